@@ -1,0 +1,69 @@
+"""Settings from LEDGERCRM_* environment variables (and a .env file if present)."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "LEDGERCRM_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the variable to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    data_dir: Path = Field(
+        Path("var"), description="folder for keys and, on SQLite, the databases"
+    )
+    database_url: str = Field(
+        "", description="empty for SQLite in the data folder, or postgresql://..."
+    )
+    wrapping_key_file: Path | None = Field(
+        None, description="wrapping key file; default <data_dir>/wrapping_key.json"
+    )
+    host: str = Field("127.0.0.1", description="address the API listens on")
+    port: int = Field(8000, ge=1, le=65535, description="port the API listens on")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    read_wait_seconds: float = Field(
+        5.0, ge=0, le=60, description="longest a read waits for its projection"
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        if value and not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "expected empty (SQLite in the data folder) or a postgresql:// URL"
+            )
+        return value
+
+    @property
+    def uses_postgres(self) -> bool:
+        return bool(self.database_url)
+
+    @property
+    def key_file(self) -> Path:
+        return self.wrapping_key_file or self.data_dir / "wrapping_key.json"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Reads the settings, or raises SettingsError naming each bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = [_describe(e) for e in error.errors()]
+        raise SettingsError("invalid settings:\n  " + "\n  ".join(problems)) from None
+
+
+def _describe(problem: object) -> str:
+    loc, msg = problem["loc"], problem["msg"]  # type: ignore[index]
+    name = ENV_PREFIX + "_".join(str(part) for part in loc).upper()
+    if name == ENV_PREFIX + "DATABASE_URL":
+        return f"{name}: {msg}"  # the URL may hold a password: never echo it
+    return f"{name}: {msg} (got {problem.get('input')!r})"  # type: ignore[attr-defined]

@@ -1,0 +1,112 @@
+"""Builds the running parts from settings: stores, keys, the CRM and its read model."""
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from crypto_shredding import CryptoShredder, DataKeys, KeyStore, load_wrapping_keys
+from crypto_shredding.postgres_key_store import PostgresKeyStore
+from crypto_shredding.sqlite_key_store import SQLiteKeyStore
+from domain import CRM
+from eventsourcing.persistence import Recording
+from psycopg.conninfo import conninfo_to_dict
+from projections import (
+    CustomersById,
+    Database,
+    PostgresDatabase,
+    ProjectionRunner,
+    SQLiteDatabase,
+)
+
+from api.access import AccessTokens
+from api.settings import Settings
+
+SQLITE_EVENTS = "events.sqlite3"
+SQLITE_KEYS = "keys.sqlite3"
+SQLITE_READ_MODELS = "read_models.sqlite3"
+SQLITE_ACCESS = "access.sqlite3"
+
+
+class NotifyingCRM(CRM):
+    """Wakes in-process projection runners as soon as events are recorded."""
+
+    def __init__(self, env: dict[str, str], *, shredder: CryptoShredder) -> None:
+        self.recorded = threading.Event()
+        super().__init__(env, personal_data=shredder)
+
+    def _notify(self, recordings: list[Recording[object]]) -> None:  # type: ignore[override]
+        self.recorded.set()
+
+
+@dataclass
+class Services:
+    """Everything a process needs; close() releases connections."""
+
+    settings: Settings
+    crm: NotifyingCRM
+    data_keys: DataKeys
+    customers: CustomersById
+    read_models: Database
+    runner: ProjectionRunner
+    access: AccessTokens
+
+    def close(self) -> None:
+        self.crm.close()
+        self.read_models.close()
+        self.access.database.close()
+        self.data_keys.store.close()
+
+
+def open_services(settings: Settings) -> Services:
+    key_store = _key_store(settings)
+    data_keys = DataKeys(key_store, load_wrapping_keys(settings.key_file))
+    crm = NotifyingCRM(event_store_env(settings), shredder=CryptoShredder(data_keys))
+    read_models = _database(settings, SQLITE_READ_MODELS)
+    customers = CustomersById(read_models.dialect)
+    runner = ProjectionRunner(
+        customers, read_models, crm.recorder, crm.mapper  # type: ignore[arg-type]
+    )
+    runner.news = crm.recorded
+    access = AccessTokens(_database(settings, SQLITE_ACCESS))
+    return Services(settings, crm, data_keys, customers, read_models, runner, access)
+
+
+def event_store_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing settings for our append-only recorders."""
+    if not settings.uses_postgres:
+        return {
+            "PERSISTENCE_MODULE": "api.sqlite_recorders:AppendOnlySQLiteFactory",
+            "SQLITE_DBNAME": str(_data_file(settings, SQLITE_EVENTS)),
+            "SQLITE_LOCK_TIMEOUT": "30",
+        }
+    parts = conninfo_to_dict(settings.database_url)
+    return {
+        "PERSISTENCE_MODULE": "api.postgres_recorders:AppendOnlyPostgresFactory",
+        "POSTGRES_DBNAME": str(parts.get("dbname", "")),
+        "POSTGRES_HOST": str(parts.get("host", "127.0.0.1")),
+        "POSTGRES_PORT": str(parts.get("port", "5432")),
+        "POSTGRES_USER": str(parts.get("user", "")),
+        "POSTGRES_PASSWORD": str(parts.get("password", "")),
+        "POSTGRES_POOL_SIZE": "4",
+        "POSTGRES_MAX_OVERFLOW": "8",
+        "POSTGRES_LOCK_TIMEOUT": "10",
+        # Database functions bypass recorder hooks and the insert lock: keep them off.
+        "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
+    }
+
+
+def _key_store(settings: Settings) -> KeyStore:
+    if settings.uses_postgres:
+        return PostgresKeyStore(settings.database_url)
+    return SQLiteKeyStore(_data_file(settings, SQLITE_KEYS))
+
+
+def _database(settings: Settings, sqlite_file: str) -> Database:
+    if settings.uses_postgres:
+        return PostgresDatabase(settings.database_url)
+    return SQLiteDatabase(_data_file(settings, sqlite_file))
+
+
+def _data_file(settings: Settings, name: str) -> Path:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings.data_dir / name

@@ -1,0 +1,122 @@
+"""Data keys in their own SQLite file, written with secure_delete so shredded keys
+do not linger in free pages."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from uuid import UUID
+
+from crypto_shredding.errors import KeyStoreError
+from crypto_shredding.key_store import KeyStore, StoredKey, Tombstone, WrappedDataKey
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS data_keys (
+    subject_id TEXT PRIMARY KEY,
+    data_key_id TEXT NOT NULL,
+    wrapped_key BLOB,
+    wrapping_key_version INTEGER,
+    created_at TEXT NOT NULL,
+    shredded_at TEXT,
+    shred_reason TEXT
+) WITHOUT ROWID
+"""
+
+
+class SQLiteKeyStore(KeyStore):
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        try:
+            self._connection = sqlite3.connect(
+                path, check_same_thread=False, isolation_level=None, timeout=10
+            )
+            # A rollback journal, not WAL: old key pages must not survive in a log.
+            self._connection.execute("PRAGMA journal_mode=DELETE")
+            self._connection.execute("PRAGMA secure_delete=ON")
+            self._connection.execute(SCHEMA)
+        except sqlite3.Error as error:
+            raise KeyStoreError(f"cannot open the key store at {path}") from error
+
+    def find(self, subject_id: UUID) -> StoredKey | None:
+        with self._transaction() as cursor:
+            return _select(cursor, subject_id)
+
+    def add(self, data_key: WrappedDataKey) -> StoredKey:
+        with self._transaction(write=True) as cursor:
+            cursor.execute(
+                "INSERT INTO data_keys (subject_id, data_key_id, wrapped_key, "
+                "wrapping_key_version, created_at) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (subject_id) DO NOTHING",
+                (
+                    data_key.subject_id.hex,
+                    data_key.data_key_id.hex,
+                    data_key.wrapped,
+                    data_key.wrapping_key_version,
+                    data_key.created_at.isoformat(),
+                ),
+            )
+            stored = _select(cursor, data_key.subject_id)
+        assert stored is not None
+        return stored
+
+    def shred(self, subject_id: UUID, reason: str, at: datetime) -> Tombstone:
+        with self._transaction(write=True) as cursor:
+            cursor.execute(
+                "INSERT INTO data_keys (subject_id, data_key_id, created_at) "
+                "VALUES (?, ?, ?) ON CONFLICT (subject_id) DO NOTHING",
+                (subject_id.hex, uuid.uuid4().hex, at.isoformat()),
+            )
+            cursor.execute(
+                "UPDATE data_keys SET wrapped_key = NULL, wrapping_key_version = NULL,"
+                " shredded_at = ?, shred_reason = ? "
+                "WHERE subject_id = ? AND shredded_at IS NULL",
+                (at.isoformat(), reason, subject_id.hex),
+            )
+            stored = _select(cursor, subject_id)
+        assert isinstance(stored, Tombstone)
+        return stored
+
+    def close(self) -> None:
+        self._connection.close()
+
+    @contextmanager
+    def _transaction(self, *, write: bool = False) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield cursor
+                cursor.execute("COMMIT")
+            except sqlite3.Error as error:
+                self._connection.rollback()
+                raise KeyStoreError("the key store failed") from error
+            except BaseException:
+                self._connection.rollback()
+                raise
+            finally:
+                cursor.close()
+
+
+def _select(cursor: sqlite3.Cursor, subject_id: UUID) -> StoredKey | None:
+    cursor.execute(
+        "SELECT data_key_id, wrapped_key, wrapping_key_version, created_at, "
+        "shredded_at, shred_reason FROM data_keys WHERE subject_id = ?",
+        (subject_id.hex,),
+    )
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    key_id, wrapped, version, created_at, shredded_at, reason = row
+    if shredded_at is not None:
+        return Tombstone(
+            subject_id, UUID(key_id), datetime.fromisoformat(shredded_at), reason
+        )
+    return WrappedDataKey(
+        subject_id, UUID(key_id), wrapped, version, datetime.fromisoformat(created_at)
+    )

@@ -1,0 +1,112 @@
+"""The wrapping key: kept in a file outside the database, it wraps every data key."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.keywrap import (
+    InvalidUnwrap,
+    aes_key_unwrap,
+    aes_key_wrap,
+)
+
+from crypto_shredding.errors import UndecryptableError, WrappingKeyError
+
+FILE_FORMAT = "ledgercrm-wrapping-key/1"
+
+
+@dataclass(frozen=True)
+class WrappingKey:
+    """An AES-256 key-encryption key with the version recorded beside each wrap."""
+
+    version: int
+    secret: bytes
+
+    def wrap(self, data_key: bytes) -> bytes:
+        return aes_key_wrap(self.secret, data_key)
+
+    def unwrap(self, wrapped_data_key: bytes) -> bytes:
+        try:
+            return aes_key_unwrap(self.secret, wrapped_data_key)
+        except InvalidUnwrap:
+            raise UndecryptableError from None
+
+    def __repr__(self) -> str:
+        return f"WrappingKey(version={self.version})"
+
+
+def create_wrapping_key_file(path: Path) -> WrappingKey:
+    """Creates a new key file readable by its owner only; never overwrites one."""
+    wrapping_key = WrappingKey(version=1, secret=os.urandom(32))
+    document = {
+        "format": FILE_FORMAT,
+        "current": wrapping_key.version,
+        "keys": {str(wrapping_key.version): _b64(wrapping_key.secret)},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(document, file)
+    return wrapping_key
+
+
+@dataclass(frozen=True)
+class WrappingKeyRing:
+    """Every wrapping key version in the key file, and the one that wraps new keys."""
+
+    current: WrappingKey
+    versions: dict[int, WrappingKey]
+
+    def version(self, number: int) -> WrappingKey:
+        try:
+            return self.versions[number]
+        except KeyError:
+            raise WrappingKeyError(
+                f"wrapping key version {number} is not in the key file; restore the "
+                "key file that holds it"
+            ) from None
+
+
+def load_wrapping_keys(path: Path) -> WrappingKeyRing:
+    """Reads the key file, refusing a file that others may read."""
+    document = _read_key_file(path)
+    try:
+        versions = {
+            int(number): WrappingKey(int(number), base64.b64decode(secret))
+            for number, secret in document["keys"].items()  # type: ignore[attr-defined]
+        }
+        return WrappingKeyRing(versions[int(document["current"])], versions)  # type: ignore[call-overload]
+    except (KeyError, ValueError, TypeError, AttributeError) as error:
+        raise WrappingKeyError(
+            f"wrapping key file {path} is malformed; restore it from backup"
+        ) from error
+
+
+def _read_key_file(path: Path) -> dict[str, object]:
+    if not path.exists():
+        raise WrappingKeyError(
+            f"wrapping key file {path} does not exist; run `ledgercrm init` or set "
+            "LEDGERCRM_WRAPPING_KEY_FILE to the key file"
+        )
+    if stat.S_IMODE(path.stat().st_mode) & 0o077:
+        raise WrappingKeyError(
+            f"wrapping key file {path} is readable by others; run `chmod 600 {path}`"
+        )
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise WrappingKeyError(
+            f"wrapping key file {path} cannot be read; restore it from backup"
+        ) from error
+    if not isinstance(document, dict) or document.get("format") != FILE_FORMAT:
+        raise WrappingKeyError(f"wrapping key file {path} is not a {FILE_FORMAT} file")
+    return document
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")

@@ -1,0 +1,35 @@
+"""The CRM's domain: purposes, customers, consents and interactions as events."""
+
+from domain.application import (
+    CRM,
+    ROLES,
+    Actor,
+    AgreementCapture,
+    ConsentCapture,
+    CustomerProfile,
+    PersonalDataKeys,
+    PersonalDetails,
+    Written,
+)
+from domain.customer import Customer
+from domain.errors import DomainError
+from domain.interaction import Interaction
+from domain.purpose import Purpose, notice_sha256, purpose_id
+
+__all__ = [
+    "CRM",
+    "ROLES",
+    "Actor",
+    "AgreementCapture",
+    "ConsentCapture",
+    "Customer",
+    "CustomerProfile",
+    "DomainError",
+    "Interaction",
+    "PersonalDataKeys",
+    "PersonalDetails",
+    "Purpose",
+    "Written",
+    "notice_sha256",
+    "purpose_id",
+]

@@ -1,0 +1,408 @@
+"""The CRM application service: every command checks its rules, then records events."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import Mapper, Transcoder
+from eventsourcing.utils import get_topic
+
+from domain import validation as valid
+from domain.customer import CHANNELS, STAGES, Customer
+from domain.errors import (
+    CustomerNotFoundError,
+    InvalidValueError,
+    NoBasisError,
+    NoticeMismatchError,
+    PurposeExistsError,
+    PurposeNotFoundError,
+    WrongBasisError,
+)
+from domain.interaction import KINDS, Interaction
+from domain.purpose import LEGAL_BASES, SENSITIVITIES, Purpose, purpose_id
+
+ROLES = ("admin", "sales", "manager", "auditor", "dpo")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who issued a command; recorded on every event as "role:user_id"."""
+
+    user_id: str
+    role: str
+
+    def __str__(self) -> str:
+        return f"{self.role}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class PersonalDetails:
+    full_name: str
+    phone: str | None = None
+    email: str | None = None
+    postal_address: str | None = None
+    date_of_birth: str | None = None
+
+
+@dataclass(frozen=True)
+class ConsentCapture:
+    """A consent as captured: against which notice, how, and with what evidence."""
+
+    purpose_code: str
+    notice_version: int
+    notice_sha256: str
+    channel: str
+    evidence_ref: str
+
+
+@dataclass(frozen=True)
+class AgreementCapture:
+    purpose_code: str
+    agreement_ref: str
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a command wrote: the aggregate's id and the last notification id."""
+
+    id: UUID
+    position: int
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    stage: str = "lead"
+    owner: str = ""
+    tags: list[str] = field(default_factory=list)
+    jurisdiction: str = "VN"
+
+
+class ShreddedDataKey(Protocol):
+    data_key_id: UUID
+
+
+class PersonalDataKeys(Protocol):
+    """The crypto-shredding port: seals personal fields, shreds a subject's key."""
+
+    def mapper(self, transcoder: Transcoder) -> Mapper[UUID]: ...
+
+    def shred(self, subject_id: UUID, reason: str) -> ShreddedDataKey: ...
+
+
+class CRM(Application[UUID]):
+    """Purposes, customers, consents and interactions, as append-only events."""
+
+    name = "ledgercrm"
+
+    def __init__(
+        self, env: dict[str, str] | None = None, *, personal_data: PersonalDataKeys
+    ) -> None:
+        self.personal_data = personal_data
+        super().__init__(env)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.personal_data.mapper(self.construct_transcoder())
+
+    # Purposes
+
+    def define_purpose(
+        self,
+        actor: Actor,
+        code: str,
+        title_vi: str,
+        title_en: str,
+        legal_basis: str,
+        data_categories: Sequence[tuple[str, str]],
+        retention_days: int,
+    ) -> Written:
+        code = _purpose_code(code)
+        valid.one_of("legal_basis", legal_basis, LEGAL_BASES)
+        if retention_days < 1:
+            raise InvalidValueError("retention_days", "must be at least 1 day")
+        if purpose_id(code) in self.repository:
+            raise PurposeExistsError(
+                f"a purpose with code {code!r} exists; choose another code"
+            )
+        purpose = Purpose._create(
+            Purpose.Defined,
+            id=purpose_id(code),
+            code=code,
+            title_vi=valid.text("title_vi", title_vi),
+            title_en=valid.text("title_en", title_en),
+            legal_basis=legal_basis,
+            data_categories=_data_categories(data_categories),
+            retention_days=retention_days,
+            actor=str(actor),
+        )
+        return self._save(purpose)
+
+    def publish_notice(
+        self, actor: Actor, code: str, text_vi: str, text_en: str
+    ) -> tuple[int, Written]:
+        purpose = self.purpose(code)
+        version = purpose.publish_notice(
+            valid.text("text_vi", text_vi, max_length=20_000),
+            valid.text("text_en", text_en, max_length=20_000),
+            str(actor),
+        )
+        return version, self._save(purpose)
+
+    def retire_purpose(self, actor: Actor, code: str) -> Written:
+        purpose = self.purpose(code)
+        purpose.retire(str(actor))
+        return self._save(purpose)
+
+    def purpose(self, code: str) -> Purpose:
+        try:
+            purpose: Purpose = self.repository.get(purpose_id(code))
+        except AggregateNotFoundError:
+            raise PurposeNotFoundError(code) from None
+        return purpose
+
+    def purposes(self) -> list[Purpose]:
+        defined = self.recorder.select_notifications(
+            start=None, limit=10_000, topics=[get_topic(Purpose.Defined)]
+        )
+        return [self.repository.get(n.originator_id) for n in defined]
+
+    # Customers
+
+    def register_customer(
+        self,
+        actor: Actor,
+        details: PersonalDetails,
+        profile: CustomerProfile,
+        consents: Sequence[ConsentCapture] = (),
+        agreements: Sequence[AgreementCapture] = (),
+    ) -> Written:
+        personal = _valid_personal_details(details)
+        customer = Customer._create(
+            Customer.Registered,
+            **personal,
+            stage=valid.one_of("stage", profile.stage, STAGES),
+            owner=valid.text("owner", profile.owner) if profile.owner else "",
+            tags=valid.tags(profile.tags),
+            jurisdiction=valid.jurisdiction(profile.jurisdiction),
+            actor=str(actor),
+        )
+        self._capture_bases(actor, customer, consents, agreements)
+        self.check_basis_before_collection(customer)
+        return self._save(customer)
+
+    def give_consent(
+        self, actor: Actor, customer_id: UUID, consent: ConsentCapture
+    ) -> Written:
+        customer = self.customer(customer_id)
+        self._capture_bases(actor, customer, [consent], [])
+        return self._save(customer)
+
+    def record_agreement(
+        self, actor: Actor, customer_id: UUID, agreement: AgreementCapture
+    ) -> Written:
+        customer = self.customer(customer_id)
+        self._capture_bases(actor, customer, [], [agreement])
+        return self._save(customer)
+
+    def withdraw_consent(
+        self, actor: Actor, customer_id: UUID, purpose_code: str, channel: str
+    ) -> Written:
+        customer = self.customer(customer_id)
+        customer.withdraw_consent(
+            purpose_code, valid.one_of("channel", channel, CHANNELS), str(actor)
+        )
+        return self._save(customer)
+
+    def change_contact_details(
+        self,
+        actor: Actor,
+        customer_id: UUID,
+        phone: str | None = None,
+        email: str | None = None,
+        postal_address: str | None = None,
+    ) -> Written:
+        customer = self.customer(customer_id)
+        self.check_basis_before_collection(customer)
+        customer.change_contact_details(
+            valid.phone(phone),
+            valid.email(email),
+            valid.optional_text("postal_address", postal_address, max_length=500),
+            str(actor),
+        )
+        return self._save(customer)
+
+    def change_stage(self, actor: Actor, customer_id: UUID, stage: str) -> Written:
+        customer = self.customer(customer_id)
+        customer.change_stage(valid.one_of("stage", stage, STAGES), str(actor))
+        return self._save(customer)
+
+    def assign_owner(self, actor: Actor, customer_id: UUID, owner: str) -> Written:
+        customer = self.customer(customer_id)
+        customer.assign_owner(valid.text("owner", owner), str(actor))
+        return self._save(customer)
+
+    def customer(self, customer_id: UUID) -> Customer:
+        """The customer, erased ones included: their personal fields read ERASED."""
+        try:
+            customer = self.repository.get(customer_id)
+        except AggregateNotFoundError:
+            raise CustomerNotFoundError from None
+        if not isinstance(customer, Customer):
+            raise CustomerNotFoundError
+        return customer
+
+    def erase_customer(self, actor: Actor, customer_id: UUID, ground: str) -> Written:
+        """Records the request, shreds the data key, then records the shredding.
+
+        Running it again after a crash finishes whatever step was left.
+        """
+        customer = self.customer(customer_id)
+        customer.request_erasure(valid.text("ground", ground), str(actor))
+        self._save(customer)
+        shredded = self.personal_data.shred(customer_id, reason=ground)
+        customer.record_data_key_shredded(shredded.data_key_id, str(actor))
+        return self._save(customer)
+
+    # Interactions
+
+    def log_interaction(
+        self,
+        actor: Actor,
+        customer_id: UUID,
+        kind: str,
+        text: str,
+        occurred_at: datetime | None = None,
+    ) -> Written:
+        customer = self.customer(customer_id)
+        customer.check_not_erased()
+        self.check_basis_before_collection(customer)
+        interaction = Interaction._create(
+            Interaction.Logged,
+            customer_id=customer_id,
+            kind=valid.one_of("kind", kind, KINDS),
+            text=valid.text("text", text, max_length=valid.MAX_TEXT),
+            occurred_at=occurred_at or datetime.now(UTC),
+            actor=str(actor),
+        )
+        return self._save(interaction)
+
+    def interaction(self, interaction_id: UUID) -> Interaction:
+        interaction: Interaction = self.repository.get(interaction_id)
+        return interaction
+
+    # Rules
+
+    def check_basis_before_collection(self, customer: Customer) -> None:
+        """BASIS-BEFORE-COLLECTION: a consent or agreement covers an active purpose."""
+        for code in sorted(customer.purposes_with_basis()):
+            if not self.purpose(code).retired:
+                return
+        raise NoBasisError(
+            "personal data may be stored only while a consent or an agreement covers "
+            "an active purpose; capture the customer's consent to a published notice "
+            "or record the agreement first"
+        )
+
+    def check_basis_for(self, customer: Customer, purpose_code: str) -> None:
+        """PURPOSE-LIMITATION: personal data is read only for a purpose with a basis."""
+        purpose = self.purpose(purpose_code)
+        if purpose.retired or not customer.has_basis_for(purpose_code):
+            raise NoBasisError(
+                f"no consent or agreement of this customer covers purpose "
+                f"{purpose_code!r}; name a purpose the customer agreed to"
+            )
+
+    def _capture_bases(
+        self,
+        actor: Actor,
+        customer: Customer,
+        consents: Sequence[ConsentCapture],
+        agreements: Sequence[AgreementCapture],
+    ) -> None:
+        for consent in consents:
+            notice = self._consented_notice(consent)
+            channel = valid.one_of("channel", consent.channel, CHANNELS)
+            evidence = valid.text("evidence_ref", consent.evidence_ref)
+            customer.give_consent(
+                consent.purpose_code, notice, channel, evidence, str(actor)
+            )
+        for agreement in agreements:
+            self._check_purpose_basis(agreement.purpose_code, "agreement")
+            reference = valid.text("agreement_ref", agreement.agreement_ref)
+            customer.record_agreement(agreement.purpose_code, reference, str(actor))
+
+    def _consented_notice(self, consent: ConsentCapture) -> dict[str, Any]:
+        """CONSENT-INFORMED: the consent names a published notice and its exact text."""
+        purpose = self._check_purpose_basis(consent.purpose_code, "consent")
+        notice = purpose.notice(consent.notice_version)
+        if notice is None:
+            raise NoticeMismatchError(
+                f"purpose {purpose.code!r} has no published notice version "
+                f"{consent.notice_version}; capture consent against a published one"
+            )
+        if notice["text_sha256"] != consent.notice_sha256:
+            raise NoticeMismatchError(
+                f"notice_sha256 does not match the text of notice version "
+                f"{consent.notice_version} of {purpose.code!r}; show the customer the "
+                "published text and send its hash"
+            )
+        return notice
+
+    def _check_purpose_basis(self, code: str, basis: str) -> Purpose:
+        purpose = self.purpose(code)
+        purpose.check_active()
+        if purpose.legal_basis != basis:
+            raise WrongBasisError(
+                f"purpose {code!r} rests on {purpose.legal_basis}, not {basis}; "
+                + (
+                    "record the agreement reference instead"
+                    if purpose.legal_basis == "agreement"
+                    else "capture the customer's consent instead"
+                )
+            )
+        return purpose
+
+    def _save(self, aggregate: Aggregate) -> Written:
+        recordings = self.save(aggregate)
+        if not recordings:  # nothing new: a repeated, already completed command
+            return Written(aggregate.id, self.recorder.max_notification_id() or 0)
+        return Written(aggregate.id, recordings[-1].notification.id)
+
+
+def _purpose_code(code: str) -> str:
+    allowed = code.replace("-", "").replace("_", "")
+    if not (code and allowed.isascii() and allowed.isalnum() and code.islower()):
+        raise InvalidValueError(
+            "code",
+            "must be lower-case letters, digits and dashes, like marketing-email",
+        )
+    if len(code) > 64:
+        raise InvalidValueError("code", "must be at most 64 characters")
+    return code
+
+
+def _data_categories(categories: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    if not categories:
+        raise InvalidValueError("data_categories", "must name at least one category")
+    return [
+        {
+            "name": valid.text("data_categories", name, max_length=100),
+            "sensitivity": valid.one_of("sensitivity", sensitivity, SENSITIVITIES),
+        }
+        for name, sensitivity in categories
+    ]
+
+
+def _valid_personal_details(details: PersonalDetails) -> dict[str, str | None]:
+    return {
+        "full_name": valid.text("full_name", details.full_name),
+        "phone": valid.phone(details.phone),
+        "email": valid.email(details.email),
+        "postal_address": valid.optional_text(
+            "postal_address", details.postal_address, max_length=500
+        ),
+        "date_of_birth": valid.date_of_birth(details.date_of_birth),
+    }

@@ -1,0 +1,96 @@
+"""Checks and normalisation of the values a command carries."""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+
+from domain.errors import InvalidValueError
+
+DEFAULT_PHONE_REGION = "VN"
+MAX_TEXT = 2_000
+
+
+def text(field: str, value: str, *, max_length: int = 200) -> str:
+    """The text exactly as given, in Unicode NFC; refused if blank or too long."""
+    normalised = unicodedata.normalize("NFC", value)
+    if not normalised.strip():
+        raise InvalidValueError(field, "must not be blank")
+    if len(normalised) > max_length:
+        raise InvalidValueError(field, f"must be at most {max_length} characters")
+    return normalised
+
+
+def optional_text(
+    field: str, value: str | None, *, max_length: int = 200
+) -> str | None:
+    return None if value is None else text(field, value, max_length=max_length)
+
+
+def phone(value: str | None) -> str | None:
+    """A Vietnamese (0912 345 678) or international (+84 912 345 678) number."""
+    if value is None:
+        return None
+    normalised = text("phone", value, max_length=40)
+    try:
+        number = phonenumbers.parse(normalised, DEFAULT_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise InvalidValueError(
+            "phone",
+            "is not a valid phone number; give a Vietnamese number such as "
+            "0912 345 678 or an international one such as +44 20 7946 0958",
+        )
+    return normalised
+
+
+def email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    normalised = text("email", value, max_length=254)
+    try:
+        validate_email(normalised, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidValueError(
+            "email", "is not a valid e-mail address, such as an@example.vn"
+        ) from None
+    return normalised
+
+
+def date_of_birth(value: str | None, *, today: date | None = None) -> str | None:
+    """An ISO date (YYYY-MM-DD) between 1900-01-01 and today."""
+    if value is None:
+        return None
+    try:
+        born = date.fromisoformat(value)
+    except ValueError:
+        raise InvalidValueError(
+            "date_of_birth", "must be a date written YYYY-MM-DD, such as 1990-04-30"
+        ) from None
+    if not date(1900, 1, 1) <= born <= (today or date.today()):
+        raise InvalidValueError(
+            "date_of_birth", "must lie between 1900-01-01 and today"
+        )
+    return born.isoformat()
+
+
+def jurisdiction(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise InvalidValueError(
+            "jurisdiction", "must be a two-letter country code such as VN"
+        )
+    return value.upper()
+
+
+def tags(values: list[str]) -> list[str]:
+    return [text("tags", tag, max_length=50) for tag in values]
+
+
+def one_of(field: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise InvalidValueError(field, f"must be one of {', '.join(allowed)}")
+    return value

@@ -1,0 +1,16 @@
+"""Read models built from the CRM's events, each with its projection_position."""
+
+from projections.customers_by_id import CustomerRow, CustomersById, InteractionRow
+from projections.runner import ProjectionRunner
+from projections.sql import Database, PostgresDatabase, SQLiteDatabase, StorageError
+
+__all__ = [
+    "CustomerRow",
+    "CustomersById",
+    "Database",
+    "InteractionRow",
+    "PostgresDatabase",
+    "ProjectionRunner",
+    "SQLiteDatabase",
+    "StorageError",
+]

@@ -1,0 +1,367 @@
+"""Read model answering "what do we hold about customer X?", personal fields sealed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from crypto_shredding import SealedValue
+from domain import Customer, Interaction
+from projections.positions import table
+from projections.sql import Cursor, Database, Dialect
+
+PERSONAL_COLUMNS = ("full_name", "phone", "email", "postal_address", "date_of_birth")
+
+SCHEMA: dict[Dialect, str] = {
+    "sqlite": """
+        CREATE TABLE IF NOT EXISTS customers_by_id (
+            customer_id TEXT PRIMARY KEY,
+            stage TEXT NOT NULL,
+            owner TEXT NOT NULL,
+            tags TEXT NOT NULL,
+            jurisdiction TEXT NOT NULL,
+            consents TEXT NOT NULL,
+            agreements TEXT NOT NULL,
+            full_name TEXT, phone TEXT, email TEXT, postal_address TEXT,
+            date_of_birth TEXT,
+            erased INTEGER NOT NULL DEFAULT 0,
+            registered_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            position INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS interactions_by_customer (
+            interaction_id TEXT PRIMARY KEY,
+            customer_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            text TEXT,
+            occurred_at TEXT NOT NULL,
+            logged_by TEXT NOT NULL,
+            position INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS interactions_by_customer_customer
+            ON interactions_by_customer (customer_id, occurred_at)""",
+    "postgres": """
+        CREATE SCHEMA IF NOT EXISTS projections;
+        CREATE TABLE IF NOT EXISTS projections.customers_by_id (
+            customer_id text PRIMARY KEY,
+            stage text NOT NULL,
+            owner text NOT NULL,
+            tags text NOT NULL,
+            jurisdiction text NOT NULL,
+            consents text NOT NULL,
+            agreements text NOT NULL,
+            full_name text, phone text, email text, postal_address text,
+            date_of_birth text,
+            erased integer NOT NULL DEFAULT 0,
+            registered_at text NOT NULL,
+            updated_at text NOT NULL,
+            position bigint NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS projections.interactions_by_customer (
+            interaction_id text PRIMARY KEY,
+            customer_id text NOT NULL,
+            kind text NOT NULL,
+            text text,
+            occurred_at text NOT NULL,
+            logged_by text NOT NULL,
+            position bigint NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS interactions_by_customer_customer
+            ON projections.interactions_by_customer (customer_id, occurred_at)""",
+}
+
+
+@dataclass(frozen=True)
+class CustomerRow:
+    """A customer as the read model holds it: personal fields still sealed."""
+
+    customer_id: UUID
+    stage: str
+    owner: str
+    tags: list[str]
+    jurisdiction: str
+    consents: dict[str, dict[str, Any]]
+    agreements: dict[str, str]
+    sealed: dict[str, SealedValue | None]
+    erased: bool
+    registered_at: datetime
+    updated_at: datetime
+    position: int
+
+    def has_basis_for(self, purpose_code: str) -> bool:
+        consent = self.consents.get(purpose_code)
+        live_consent = consent is not None and consent["withdrawn_at"] is None
+        return live_consent or purpose_code in self.agreements
+
+
+@dataclass(frozen=True)
+class InteractionRow:
+    interaction_id: UUID
+    customer_id: UUID
+    kind: str
+    text: SealedValue | None
+    occurred_at: datetime
+    logged_by: str
+
+
+class CustomersById:
+    """Applies customer and interaction events to two tables; answers lookups."""
+
+    name = "customers_by_id"
+    schema = SCHEMA
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.customers = table(dialect, "customers_by_id")
+        self.interactions = table(dialect, "interactions_by_customer")
+
+    @singledispatchmethod
+    def apply(self, event: Any, cursor: Cursor, position: int) -> None:
+        """Events this read model does not answer for are skipped."""
+
+    @apply.register
+    def _(self, event: Customer.Registered, cursor: Cursor, position: int) -> None:
+        cursor.execute(
+            f"INSERT INTO {self.customers} (customer_id, stage, owner, tags, "
+            "jurisdiction, consents, agreements, full_name, phone, email, "
+            "postal_address, date_of_birth, registered_at, updated_at, position) "
+            "VALUES (%s, %s, %s, %s, %s, '{}', '{}', %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                event.originator_id.hex,
+                event.stage,
+                event.owner,
+                json.dumps(event.tags, ensure_ascii=False),
+                event.jurisdiction,
+                *(_sealed_text(getattr(event, c)) for c in PERSONAL_COLUMNS),
+                event.timestamp.isoformat(),
+                event.timestamp.isoformat(),
+                position,
+            ),
+        )
+
+    @apply.register
+    def _(self, event: Customer.ConsentGiven, cursor: Cursor, position: int) -> None:
+        consent = {
+            "notice_version": event.notice_version,
+            "notice_sha256": event.notice_sha256,
+            "channel": event.channel,
+            "given_at": event.timestamp.isoformat(),
+            "withdrawn_at": None,
+        }
+        self._update_json(
+            cursor, event, position, "consents", event.purpose_code, consent
+        )
+
+    @apply.register
+    def _(
+        self, event: Customer.ConsentWithdrawn, cursor: Cursor, position: int
+    ) -> None:
+        consents = self._read_json(cursor, event.originator_id, "consents")
+        withdrawn = {**consents[event.purpose_code]}
+        withdrawn["withdrawn_at"] = event.timestamp.isoformat()
+        self._update_json(
+            cursor, event, position, "consents", event.purpose_code, withdrawn
+        )
+
+    @apply.register
+    def _(
+        self, event: Customer.AgreementRecorded, cursor: Cursor, position: int
+    ) -> None:
+        self._update_json(
+            cursor,
+            event,
+            position,
+            "agreements",
+            event.purpose_code,
+            event.agreement_ref,
+        )
+
+    @apply.register
+    def _(
+        self, event: Customer.ContactDetailsChanged, cursor: Cursor, position: int
+    ) -> None:
+        for column in ("phone", "email", "postal_address"):
+            if getattr(event, column) is not None:
+                self._update(
+                    cursor,
+                    event,
+                    position,
+                    column,
+                    _sealed_text(getattr(event, column)),
+                )
+
+    @apply.register
+    def _(self, event: Customer.StageChanged, cursor: Cursor, position: int) -> None:
+        self._update(cursor, event, position, "stage", event.stage)
+
+    @apply.register
+    def _(self, event: Customer.OwnerAssigned, cursor: Cursor, position: int) -> None:
+        self._update(cursor, event, position, "owner", event.owner)
+
+    @apply.register
+    def _(
+        self, event: Customer.ErasureRequested, cursor: Cursor, position: int
+    ) -> None:
+        self._purge(cursor, event, position)
+
+    @apply.register
+    def _(self, event: Customer.DataKeyShredded, cursor: Cursor, position: int) -> None:
+        self._purge(cursor, event, position)
+
+    @apply.register
+    def _(self, event: Interaction.Logged, cursor: Cursor, position: int) -> None:
+        cursor.execute(
+            f"INSERT INTO {self.interactions} (interaction_id, customer_id, kind, text,"
+            " occurred_at, logged_by, position) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (
+                event.originator_id.hex,
+                event.customer_id.hex,
+                event.kind,
+                _sealed_text(event.text),
+                event.occurred_at.isoformat(),
+                event.actor,
+                position,
+            ),
+        )
+
+    def customer(self, database: Database, customer_id: UUID) -> CustomerRow | None:
+        with database.transaction() as cursor:
+            cursor.execute(
+                f"SELECT {CUSTOMER_COLUMNS} FROM {self.customers} WHERE customer_id = %s",
+                (customer_id.hex,),
+            )
+            row = cursor.fetchone()
+        return None if row is None else _customer_row(row)
+
+    def customers(
+        self,
+        database: Database,
+        *,
+        limit: int,
+        after: UUID | None = None,
+        stage: str | None = None,
+    ) -> list[CustomerRow]:
+        """Customers not erased, in id order, from just after the cursor `after`."""
+        conditions, params = ["erased = 0"], []
+        if after is not None:
+            conditions.append("customer_id > %s")
+            params.append(after.hex)
+        if stage is not None:
+            conditions.append("stage = %s")
+            params.append(stage)
+        with database.transaction() as cursor:
+            cursor.execute(
+                f"SELECT {CUSTOMER_COLUMNS} FROM {self.customers} "
+                f"WHERE {' AND '.join(conditions)} ORDER BY customer_id LIMIT %s",
+                (*params, limit),
+            )
+            rows = cursor.fetchall()
+        return [_customer_row(row) for row in rows]
+
+    def interactions_of(
+        self, database: Database, customer_id: UUID
+    ) -> list[InteractionRow]:
+        with database.transaction() as cursor:
+            cursor.execute(
+                "SELECT interaction_id, customer_id, kind, text, occurred_at, logged_by "
+                f"FROM {self.interactions} WHERE customer_id = %s ORDER BY occurred_at",
+                (customer_id.hex,),
+            )
+            rows = cursor.fetchall()
+        return [
+            InteractionRow(
+                UUID(r[0]),
+                UUID(r[1]),
+                r[2],
+                _sealed(r[3]),
+                datetime.fromisoformat(r[4]),
+                r[5],
+            )
+            for r in rows
+        ]
+
+    def _update(
+        self, cursor: Cursor, event: Any, position: int, column: str, value: Any
+    ) -> None:
+        cursor.execute(
+            f"UPDATE {self.customers} SET {column} = %s, updated_at = %s, position = %s "
+            "WHERE customer_id = %s",
+            (value, event.timestamp.isoformat(), position, event.originator_id.hex),
+        )
+
+    def _read_json(
+        self, cursor: Cursor, customer_id: UUID, column: str
+    ) -> dict[str, Any]:
+        cursor.execute(
+            f"SELECT {column} FROM {self.customers} WHERE customer_id = %s",
+            (customer_id.hex,),
+        )
+        row = cursor.fetchone()
+        assert row is not None, "an event for a customer this read model never saw"
+        value: dict[str, Any] = json.loads(row[0])
+        return value
+
+    def _update_json(
+        self,
+        cursor: Cursor,
+        event: Any,
+        position: int,
+        column: str,
+        key: str,
+        value: Any,
+    ) -> None:
+        document = self._read_json(cursor, event.originator_id, column)
+        document[key] = value
+        self._update(
+            cursor, event, position, column, json.dumps(document, ensure_ascii=False)
+        )
+
+    def _purge(self, cursor: Cursor, event: Any, position: int) -> None:
+        """Erasure drops every sealed copy at once, not only the key that opens it."""
+        cleared = ", ".join(f"{column} = NULL" for column in PERSONAL_COLUMNS)
+        cursor.execute(
+            f"UPDATE {self.customers} SET {cleared}, erased = 1, updated_at = %s, "
+            "position = %s WHERE customer_id = %s",
+            (event.timestamp.isoformat(), position, event.originator_id.hex),
+        )
+        cursor.execute(
+            f"UPDATE {self.interactions} SET text = NULL WHERE customer_id = %s",
+            (event.originator_id.hex,),
+        )
+
+
+CUSTOMER_COLUMNS = (
+    "customer_id, stage, owner, tags, jurisdiction, consents, agreements, "
+    + ", ".join(PERSONAL_COLUMNS)
+    + ", erased, registered_at, updated_at, position"
+)
+
+
+def _sealed_text(value: Any) -> str | None:
+    return value.to_text() if isinstance(value, SealedValue) else None
+
+
+def _sealed(text: str | None) -> SealedValue | None:
+    return None if text is None else SealedValue.from_text(text)
+
+
+def _customer_row(row: tuple[Any, ...]) -> CustomerRow:
+    personal = dict(zip(PERSONAL_COLUMNS, row[7:12], strict=True))
+    return CustomerRow(
+        customer_id=UUID(row[0]),
+        stage=row[1],
+        owner=row[2],
+        tags=json.loads(row[3]),
+        jurisdiction=row[4],
+        consents=json.loads(row[5]),
+        agreements=json.loads(row[6]),
+        sealed={column: _sealed(text) for column, text in personal.items()},
+        erased=bool(row[12]),
+        registered_at=datetime.fromisoformat(row[13]),
+        updated_at=datetime.fromisoformat(row[14]),
+        position=int(row[15]),
+    )

@@ -1,0 +1,145 @@
+"""One small face over SQLite and PostgreSQL for the tables that events feed."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+Dialect = Literal["sqlite", "postgres"]
+
+
+class StorageError(Exception):
+    """A read-model database failed; the driver error is chained as the cause."""
+
+
+class Cursor(ABC):
+    @abstractmethod
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        """Runs one statement written with %s placeholders."""
+
+    @abstractmethod
+    def fetchone(self) -> tuple[Any, ...] | None: ...
+
+    @abstractmethod
+    def fetchall(self) -> list[tuple[Any, ...]]: ...
+
+
+class Database(ABC):
+    """Transactions on one database; statements use %s placeholders on both."""
+
+    dialect: Dialect
+
+    @abstractmethod
+    def transaction(self) -> Any:
+        """A context manager yielding a Cursor; commits on success, else rolls back."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def create(self, schema: dict[Dialect, str]) -> None:
+        """Creates tables from per-dialect DDL, one statement per `;`."""
+        with self.transaction() as cursor:
+            for statement in schema[self.dialect].split(";"):
+                if statement.strip():
+                    cursor.execute(statement)
+
+
+class _SQLiteCursor(Cursor):
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(statement.replace("%s", "?"), tuple(params))
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._cursor.fetchone()
+        return row
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchall()
+
+
+class SQLiteDatabase(Database):
+    """One SQLite file in WAL mode; writers are serialised by a lock per process."""
+
+    dialect: Dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.RLock()
+        self._connection = sqlite3.connect(
+            path, check_same_thread=False, isolation_level=None, timeout=30
+        )
+        self._connection.execute("PRAGMA journal_mode=WAL")
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        with self._lock:
+            cursor = self._connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+                yield _SQLiteCursor(cursor)
+                cursor.execute("COMMIT")
+            except BaseException as error:
+                self._connection.rollback()
+                if isinstance(error, sqlite3.Error):
+                    raise StorageError(f"SQLite database {self.path} failed") from error
+                raise
+            finally:
+                cursor.close()
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class _PostgresCursor(Cursor):
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(statement.encode(), tuple(params))
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._cursor.fetchone()
+        return row
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchall()
+
+
+class PostgresDatabase(Database):
+    """A connection pool on one PostgreSQL database."""
+
+    dialect: Dialect = "postgres"
+
+    def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
+        try:
+            self._pool = ConnectionPool(
+                conninfo, min_size=1, max_size=max_size, open=True, timeout=10
+            )
+        except psycopg.Error as error:
+            raise StorageError("cannot connect to PostgreSQL") from error
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        try:
+            with (
+                self._pool.connection() as connection,
+                connection.transaction(),
+                connection.cursor() as cursor,
+            ):
+                yield _PostgresCursor(cursor)
+        except psycopg.Error as error:
+            raise StorageError("PostgreSQL failed") from error
+
+    def close(self) -> None:
+        self._pool.close()

@@ -1,0 +1,68 @@
+"""Shared fixtures: a fresh PostgreSQL database per test, and the backend switch."""
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+ADMIN_CONNINFO = os.environ.get(
+    "LEDGERCRM_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+)
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def postgres_is_required() -> bool:
+    return os.environ.get("LEDGERCRM_REQUIRE_POSTGRES") == "1"
+
+
+def _admin_connection() -> psycopg.Connection:
+    return psycopg.connect(ADMIN_CONNINFO, autocommit=True, connect_timeout=3)
+
+
+def _skip_or_fail_without_postgres(error: Exception) -> None:
+    reason = f"PostgreSQL is not reachable at {ADMIN_CONNINFO!r}: {error}"
+    if postgres_is_required():
+        pytest.fail(f"{reason} (LEDGERCRM_REQUIRE_POSTGRES=1 forbids skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database, dropped after the test."""
+    try:
+        admin = _admin_connection()
+    except psycopg.OperationalError as error:
+        _skip_or_fail_without_postgres(error)
+    name = f"ledgercrm_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Runs a test once on SQLite and once on PostgreSQL."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """The database URL for the backend under test: a file or a fresh database."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'data'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def shared_testdata() -> Path:
+    """The reference data in ../shared/testdata, or a skip where it is absent."""
+    path = SHARED / "testdata"
+    if not path.is_dir():
+        pytest.skip(f"reference data not found at {path}")
+    return path
