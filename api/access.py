@@ -11,7 +11,7 @@ from uuid import UUID
 from domain import ROLES
 from projections.sql import Database, Dialect
 
-TOKEN_PREFIX = "lcrm"
+TOKEN_PREFIX = "lcrm"  # noqa: S105 (a label, not a secret)
 
 SCHEMA: dict[Dialect, str] = {
     "sqlite": """
@@ -55,7 +55,9 @@ class AccessTokens:
     def __init__(self, database: Database) -> None:
         self.database = database
         self.table = (
-            "access.access_tokens" if database.dialect == "postgres" else "access_tokens"
+            "access.access_tokens"
+            if database.dialect == "postgres"
+            else "access_tokens"
         )
         database.create(SCHEMA)
 

@@ -1,4 +1,4 @@
-"""eventsourcing's SQLite recorders, with triggers that make event tables append-only."""
+"""eventsourcing's SQLite recorders, with triggers making event tables append-only."""
 
 from __future__ import annotations
 

@@ -1,15 +1,19 @@
 """Builds the running parts from settings: stores, keys, the CRM and its read model."""
 
 import threading
+from uuid import UUID
 from dataclasses import dataclass
 from pathlib import Path
 
+from eventsourcing.persistence import Recording
+from psycopg.conninfo import conninfo_to_dict
+
+from api.access import AccessTokens
+from api.settings import Settings
 from crypto_shredding import CryptoShredder, DataKeys, KeyStore, load_wrapping_keys
 from crypto_shredding.postgres_key_store import PostgresKeyStore
 from crypto_shredding.sqlite_key_store import SQLiteKeyStore
 from domain import CRM
-from eventsourcing.persistence import Recording
-from psycopg.conninfo import conninfo_to_dict
 from projections import (
     CustomersById,
     Database,
@@ -17,9 +21,6 @@ from projections import (
     ProjectionRunner,
     SQLiteDatabase,
 )
-
-from api.access import AccessTokens
-from api.settings import Settings
 
 SQLITE_EVENTS = "events.sqlite3"
 SQLITE_KEYS = "keys.sqlite3"
@@ -34,7 +35,7 @@ class NotifyingCRM(CRM):
         self.recorded = threading.Event()
         super().__init__(env, personal_data=shredder)
 
-    def _notify(self, recordings: list[Recording[object]]) -> None:  # type: ignore[override]
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
         self.recorded.set()
 
 
@@ -64,7 +65,10 @@ def open_services(settings: Settings) -> Services:
     read_models = _database(settings, SQLITE_READ_MODELS)
     customers = CustomersById(read_models.dialect)
     runner = ProjectionRunner(
-        customers, read_models, crm.recorder, crm.mapper  # type: ignore[arg-type]
+        customers,
+        read_models,
+        crm.recorder,
+        crm.mapper,  # type: ignore[arg-type]
     )
     runner.news = crm.recorded
     access = AccessTokens(_database(settings, SQLITE_ACCESS))

@@ -149,7 +149,7 @@ def _locate_personal_values(
     """Each personal value present, with the dict holding it and its sealing context."""
     if isinstance(event, CanSnapshotAggregate):
         return _locate_in_snapshot(event)
-    layout = personal_layout(type(event))
+    layout = personal_layout(type(event))  # type: ignore[arg-type]
     if layout is None:
         return []
     subject_id = event_state[layout.subject]

@@ -3,6 +3,7 @@ do not linger in free pages."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import uuid
@@ -31,6 +32,8 @@ CREATE TABLE IF NOT EXISTS data_keys (
 class SQLiteKeyStore(KeyStore):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
         self._lock = threading.Lock()
         try:
             self._connection = sqlite3.connect(

@@ -82,7 +82,8 @@ class CustomerProfile:
 
 
 class ShreddedDataKey(Protocol):
-    data_key_id: UUID
+    @property
+    def data_key_id(self) -> UUID: ...
 
 
 class PersonalDataKeys(Protocol):
@@ -167,7 +168,7 @@ class CRM(Application[UUID]):
         defined = self.recorder.select_notifications(
             start=None, limit=10_000, topics=[get_topic(Purpose.Defined)]
         )
-        return [self.repository.get(n.originator_id) for n in defined]
+        return [self.repository.get(UUID(str(n.originator_id))) for n in defined]
 
     # Customers
 
@@ -182,7 +183,7 @@ class CRM(Application[UUID]):
         personal = _valid_personal_details(details)
         customer = Customer._create(
             Customer.Registered,
-            **personal,
+            **personal,  # type: ignore[arg-type]
             stage=valid.one_of("stage", profile.stage, STAGES),
             owner=valid.text("owner", profile.owner) if profile.owner else "",
             tags=valid.tags(profile.tags),
@@ -247,7 +248,7 @@ class CRM(Application[UUID]):
     def customer(self, customer_id: UUID) -> Customer:
         """The customer, erased ones included: their personal fields read ERASED."""
         try:
-            customer = self.repository.get(customer_id)
+            customer: Customer = self.repository.get(customer_id)
         except AggregateNotFoundError:
             raise CustomerNotFoundError from None
         if not isinstance(customer, Customer):

@@ -116,8 +116,8 @@ class CustomersById:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self.customers = table(dialect, "customers_by_id")
-        self.interactions = table(dialect, "interactions_by_customer")
+        self.customer_table = table(dialect, "customers_by_id")
+        self.interaction_table = table(dialect, "interactions_by_customer")
 
     @singledispatchmethod
     def apply(self, event: Any, cursor: Cursor, position: int) -> None:
@@ -126,7 +126,7 @@ class CustomersById:
     @apply.register
     def _(self, event: Customer.Registered, cursor: Cursor, position: int) -> None:
         cursor.execute(
-            f"INSERT INTO {self.customers} (customer_id, stage, owner, tags, "
+            f"INSERT INTO {self.customer_table} (customer_id, stage, owner, tags, "
             "jurisdiction, consents, agreements, full_name, phone, email, "
             "postal_address, date_of_birth, registered_at, updated_at, position) "
             "VALUES (%s, %s, %s, %s, %s, '{}', '{}', %s, %s, %s, %s, %s, %s, %s, %s)",
@@ -215,7 +215,7 @@ class CustomersById:
     @apply.register
     def _(self, event: Interaction.Logged, cursor: Cursor, position: int) -> None:
         cursor.execute(
-            f"INSERT INTO {self.interactions} (interaction_id, customer_id, kind, text,"
+            f"INSERT INTO {self.interaction_table} (interaction_id, customer_id, kind, text,"
             " occurred_at, logged_by, position) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
                 event.originator_id.hex,
@@ -231,7 +231,8 @@ class CustomersById:
     def customer(self, database: Database, customer_id: UUID) -> CustomerRow | None:
         with database.transaction() as cursor:
             cursor.execute(
-                f"SELECT {CUSTOMER_COLUMNS} FROM {self.customers} WHERE customer_id = %s",
+                f"SELECT {CUSTOMER_COLUMNS} FROM {self.customer_table} "
+                "WHERE customer_id = %s",
                 (customer_id.hex,),
             )
             row = cursor.fetchone()
@@ -255,7 +256,7 @@ class CustomersById:
             params.append(stage)
         with database.transaction() as cursor:
             cursor.execute(
-                f"SELECT {CUSTOMER_COLUMNS} FROM {self.customers} "
+                f"SELECT {CUSTOMER_COLUMNS} FROM {self.customer_table} "
                 f"WHERE {' AND '.join(conditions)} ORDER BY customer_id LIMIT %s",
                 (*params, limit),
             )
@@ -267,8 +268,9 @@ class CustomersById:
     ) -> list[InteractionRow]:
         with database.transaction() as cursor:
             cursor.execute(
-                "SELECT interaction_id, customer_id, kind, text, occurred_at, logged_by "
-                f"FROM {self.interactions} WHERE customer_id = %s ORDER BY occurred_at",
+                "SELECT interaction_id, customer_id, kind, text, occurred_at, "
+                "logged_by "
+                f"FROM {self.interaction_table} WHERE customer_id = %s ORDER BY occurred_at",
                 (customer_id.hex,),
             )
             rows = cursor.fetchall()
@@ -288,7 +290,8 @@ class CustomersById:
         self, cursor: Cursor, event: Any, position: int, column: str, value: Any
     ) -> None:
         cursor.execute(
-            f"UPDATE {self.customers} SET {column} = %s, updated_at = %s, position = %s "
+            f"UPDATE {self.customer_table} SET {column} = %s, updated_at = %s, "
+            "position = %s "
             "WHERE customer_id = %s",
             (value, event.timestamp.isoformat(), position, event.originator_id.hex),
         )
@@ -297,7 +300,7 @@ class CustomersById:
         self, cursor: Cursor, customer_id: UUID, column: str
     ) -> dict[str, Any]:
         cursor.execute(
-            f"SELECT {column} FROM {self.customers} WHERE customer_id = %s",
+            f"SELECT {column} FROM {self.customer_table} WHERE customer_id = %s",
             (customer_id.hex,),
         )
         row = cursor.fetchone()
@@ -324,12 +327,12 @@ class CustomersById:
         """Erasure drops every sealed copy at once, not only the key that opens it."""
         cleared = ", ".join(f"{column} = NULL" for column in PERSONAL_COLUMNS)
         cursor.execute(
-            f"UPDATE {self.customers} SET {cleared}, erased = 1, updated_at = %s, "
+            f"UPDATE {self.customer_table} SET {cleared}, erased = 1, updated_at = %s, "
             "position = %s WHERE customer_id = %s",
             (event.timestamp.isoformat(), position, event.originator_id.hex),
         )
         cursor.execute(
-            f"UPDATE {self.interactions} SET text = NULL WHERE customer_id = %s",
+            f"UPDATE {self.interaction_table} SET text = NULL WHERE customer_id = %s",
             (event.originator_id.hex,),
         )
 

@@ -26,7 +26,8 @@ def table(dialect: Dialect, name: str) -> str:
 
 def read_position(cursor: Cursor, dialect: Dialect, name: str) -> int:
     cursor.execute(
-        f"SELECT position FROM {table(dialect, 'projection_positions')} WHERE name = %s",
+        f"SELECT position FROM {table(dialect, 'projection_positions')} "
+        "WHERE name = %s",
         (name,),
     )
     row = cursor.fetchone()

@@ -124,15 +124,15 @@ class ProjectionRunner:
 
     def _lock_position(self, cursor: Any) -> int:
         dialect = self.database.dialect
+        positions = table(dialect, "projection_positions")
         if dialect == "postgres":
             cursor.execute(
-                f"INSERT INTO {table(dialect, 'projection_positions')} (name, position) "
+                f"INSERT INTO {positions} (name, position) "
                 "VALUES (%s, 0) ON CONFLICT DO NOTHING",
                 (self.read_model.name,),
             )
             cursor.execute(
-                f"SELECT position FROM {table(dialect, 'projection_positions')} "
-                "WHERE name = %s FOR UPDATE",
+                f"SELECT position FROM {positions} WHERE name = %s FOR UPDATE",
                 (self.read_model.name,),
             )
             row = cursor.fetchone()

@@ -1,0 +1,1 @@
+"""HTTP API, authentication and roles, CLI, settings and wiring."""

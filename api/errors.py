@@ -1,0 +1,123 @@
+"""One JSON shape for every error: {"error": {"code", "message", "field"?}}."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from domain.errors import (
+    ConsentNotGivenError,
+    CustomerNotFoundError,
+    DomainError,
+    InvalidValueError,
+    NoBasisError,
+    NoticeMismatchError,
+    PurposeExistsError,
+    PurposeNotFoundError,
+    PurposeRetiredError,
+    WrongBasisError,
+)
+
+logger = logging.getLogger(__name__)
+
+DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
+    (InvalidValueError, 422, "invalid_value"),
+    (NoBasisError, 422, "no_legal_basis"),
+    (NoticeMismatchError, 422, "notice_mismatch"),
+    (WrongBasisError, 422, "wrong_legal_basis"),
+    (PurposeNotFoundError, 404, "purpose_not_found"),
+    (CustomerNotFoundError, 404, "customer_not_found"),
+    (PurposeExistsError, 409, "purpose_exists"),
+    (PurposeRetiredError, 409, "purpose_retired"),
+    (ConsentNotGivenError, 409, "consent_not_given"),
+]
+
+
+class ApiError(Exception):
+    """An error the API answers with directly, in the shared shape."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.headers = headers
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, str] = {"code": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)
+
+
+async def _api_error(request: Request, error: ApiError) -> JSONResponse:
+    return error_response(
+        error.status, error.code, error.message, headers=error.headers
+    )
+
+
+async def _domain_error(request: Request, error: DomainError) -> JSONResponse:
+    for error_type, status, code in DOMAIN_STATUS:
+        if isinstance(error, error_type):
+            field = getattr(error, "field", None)
+            return error_response(status, code, str(error), field=field)
+    return error_response(422, "refused", str(error))
+
+
+async def _invalid_request(
+    request: Request, error: RequestValidationError
+) -> JSONResponse:
+    # Echo where and what, never the submitted value: it may be personal data.
+    problems = [
+        f"{'.'.join(str(part) for part in e['loc'] if part != 'body')}: {e['msg']}"
+        for e in error.errors()
+    ]
+    return error_response(
+        422,
+        "invalid_request",
+        "the request does not match the API; fix: " + "; ".join(problems),
+    )
+
+
+async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
+    codes = {401: "unauthenticated", 403: "forbidden", 404: "not_found"}
+    return error_response(
+        error.status_code,
+        codes.get(error.status_code, "http_error"),
+        str(error.detail),
+        headers=getattr(error, "headers", None),
+    )
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    logger.error(
+        "unexpected error on %s %s",
+        request.method,
+        request.url.path,
+        exc_info=(type(error), error, None),
+    )
+    return error_response(
+        500, "internal_error", "the server failed; retry later or tell the operator"
+    )

@@ -1,0 +1,170 @@
+"""The API's own request and response models (never domain event classes)."""
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DataCategory(Request):
+    name: str = Field(examples=["contact details"])
+    sensitivity: Literal["basic", "sensitive"] = "basic"
+
+
+class PurposeDefinition(Request):
+    code: str = Field(examples=["marketing-email"])
+    title_vi: str
+    title_en: str
+    legal_basis: Literal["consent", "agreement", "legal-obligation"]
+    data_categories: list[DataCategory] = Field(min_length=1)
+    retention_days: int = Field(ge=1, le=36_500)
+
+
+class NoticeText(Request):
+    text_vi: str
+    text_en: str
+
+
+class Notice(BaseModel):
+    version: int
+    text_vi: str
+    text_en: str
+    text_sha256: str
+    published_at: datetime
+
+
+class PurposeView(BaseModel):
+    code: str
+    title_vi: str
+    title_en: str
+    legal_basis: str
+    data_categories: list[DataCategory]
+    retention_days: int
+    retired: bool
+    notices: list[Notice]
+
+
+class Written(BaseModel):
+    """What a command wrote; pass `position` as `after_position` to read it back."""
+
+    id: UUID
+    position: int
+
+
+class NoticePublished(Written):
+    version: int
+    text_sha256: str
+
+
+class Consent(Request):
+    purpose_code: str
+    notice_version: int = Field(ge=1)
+    notice_sha256: str = Field(min_length=64, max_length=64)
+    channel: Literal["web-form", "paper-form", "phone", "email", "in-person", "app"]
+    evidence_ref: str = Field(examples=["signed-form-2026-0042"])
+
+
+class Agreement(Request):
+    purpose_code: str
+    agreement_ref: str = Field(examples=["contract HD-2026-118"])
+
+
+class Registration(Request):
+    full_name: str
+    phone: str | None = None
+    email: str | None = None
+    postal_address: str | None = None
+    date_of_birth: str | None = Field(None, examples=["1990-04-30"])
+    stage: Literal["lead", "prospect", "customer", "inactive"] = "lead"
+    owner: str = ""
+    tags: list[str] = []
+    jurisdiction: str = "VN"
+    consents: list[Consent] = []
+    agreements: list[Agreement] = []
+
+
+class ContactDetails(Request):
+    phone: str | None = None
+    email: str | None = None
+    postal_address: str | None = None
+
+
+class ProfileChange(Request):
+    stage: Literal["lead", "prospect", "customer", "inactive"] | None = None
+    owner: str | None = None
+
+
+class Withdrawal(Request):
+    channel: Literal["web-form", "paper-form", "phone", "email", "in-person", "app"]
+
+
+class ErasureRequest(Request):
+    ground: str = Field(examples=["DSR-ERASE request 2026-0007"])
+
+
+class ConsentView(BaseModel):
+    notice_version: int
+    notice_sha256: str
+    channel: str
+    given_at: datetime
+    withdrawn_at: datetime | None
+
+
+class CustomerSummary(BaseModel):
+    """A customer's non-personal fields."""
+
+    id: UUID
+    stage: str
+    owner: str
+    tags: list[str]
+    jurisdiction: str
+    consents: dict[str, ConsentView]
+    agreements: dict[str, str]
+    registered_at: datetime
+    updated_at: datetime
+
+
+class PersonalFields(BaseModel):
+    full_name: str | None
+    phone: str | None
+    email: str | None
+    postal_address: str | None
+    date_of_birth: str | None
+
+
+class CustomerView(CustomerSummary):
+    """A customer with personal fields opened for the purpose the caller named."""
+
+    purpose: str
+    personal: PersonalFields
+
+
+class CustomerPage(BaseModel):
+    customers: list[CustomerSummary]
+    next_after: UUID | None = Field(
+        description="pass as `after` for the next page; null on the last page"
+    )
+
+
+class InteractionEntry(Request):
+    kind: Literal["call", "meeting", "email", "note"]
+    text: str
+    occurred_at: datetime | None = None
+
+
+class InteractionView(BaseModel):
+    id: UUID
+    kind: str
+    text: str | None
+    occurred_at: datetime
+    logged_by: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    projection_position: int

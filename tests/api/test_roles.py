@@ -1,0 +1,83 @@
+"""Every endpoint against every role: who is admitted, who gets 401 or 403."""
+
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.roles import PERMISSIONS
+from domain import ROLES
+from tests.api.conftest import Caller
+
+SOME_ID = str(uuid.uuid4())
+
+# (method, path, permission, JSON body): one row per endpoint.
+ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
+    ("GET", "/openapi.json", "health:read", None),
+    ("GET", "/healthz", "health:read", None),
+    ("GET", "/v1/purposes", "purposes:read", None),
+    ("GET", "/v1/purposes/{code}", "purposes:read", None),
+    ("POST", "/v1/purposes", "purposes:write", {}),
+    ("POST", "/v1/purposes/{code}/notices", "purposes:write", {}),
+    ("POST", "/v1/purposes/{code}/retire", "purposes:write", None),
+    ("GET", "/v1/customers", "customers:list", None),
+    ("POST", "/v1/customers", "customers:write", {}),
+    ("GET", "/v1/customers/{customer_id}", "customers:read-personal", None),
+    ("PATCH", "/v1/customers/{customer_id}/contact-details", "customers:write", {}),
+    ("PATCH", "/v1/customers/{customer_id}/profile", "customers:write", {}),
+    ("POST", "/v1/customers/{customer_id}/consents", "customers:write", {}),
+    (
+        "POST",
+        "/v1/customers/{customer_id}/consents/{purpose_code}/withdrawal",
+        "customers:write",
+        {},
+    ),
+    ("POST", "/v1/customers/{customer_id}/agreements", "customers:write", {}),
+    ("POST", "/v1/customers/{customer_id}/erasure", "customers:erase", {}),
+    ("POST", "/v1/customers/{customer_id}/interactions", "interactions:write", {}),
+    ("GET", "/v1/customers/{customer_id}/interactions", "interactions:read", None),
+]
+
+
+def concrete(path: str) -> str:
+    return path.format(code="marketing-email", customer_id=SOME_ID, purpose_code="x")
+
+
+def test_every_route_is_in_the_role_matrix(client: TestClient) -> None:
+    paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
+    routes = {(method.upper(), path) for path in paths for method in paths[path]}
+    routes.add(("GET", "/openapi.json"))  # served outside the description itself
+
+    assert routes == {(method, path) for method, path, _, _ in ENDPOINTS}
+
+
+@pytest.mark.parametrize(("method", "path", "permission", "body"), ENDPOINTS)
+def test_requests_without_a_valid_token_get_401(
+    client: TestClient, method: str, path: str, permission: str, body: Any
+) -> None:
+    bogus = {"Authorization": "Bearer lcrm_" + "0" * 32 + "_" + "0" * 64}
+
+    anonymous = client.request(method, concrete(path), json=body)
+    forged = client.request(method, concrete(path), json=body, headers=bogus)
+
+    assert anonymous.status_code == 401
+    assert forged.status_code == 401
+    assert anonymous.headers["WWW-Authenticate"] == "Bearer"
+
+
+@pytest.mark.requirement("ROLE-ACCESS")
+@pytest.mark.parametrize(("method", "path", "permission", "body"), ENDPOINTS)
+def test_each_role_is_admitted_exactly_where_the_matrix_allows(
+    callers: dict[str, Caller], method: str, path: str, permission: str, body: Any
+) -> None:
+    for role in ROLES:
+        response = callers[role].request(
+            method, concrete(path), json=body, params={"purpose": "marketing-email"}
+        )
+
+        if role in PERMISSIONS[permission]:
+            assert response.status_code not in (401, 403), (role, response.json())
+        else:
+            assert response.status_code == 403, (role, response.status_code)
+            assert response.json()["error"]["code"] == "forbidden"
