@@ -4,9 +4,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+
+if TYPE_CHECKING:
+    from api.settings import Settings
+    from api.wiring import Services
 
 ADMIN_CONNINFO = os.environ.get(
     "LEDGERCRM_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -66,3 +71,27 @@ def shared_testdata() -> Path:
     if not path.is_dir():
         pytest.skip(f"reference data not found at {path}")
     return path
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> "Settings":
+    """Settings for a fresh deployment on the backend under test, keys created."""
+    from api.settings import load_settings
+    from crypto_shredding import create_wrapping_key_file
+
+    url = "" if database_url.startswith("sqlite") else database_url
+    settings = load_settings(data_dir=tmp_path / "var", database_url=url)
+    create_wrapping_key_file(settings.key_file)
+    return settings
+
+
+@pytest.fixture
+def services(settings: "Settings") -> Iterator["Services"]:
+    """The CRM, its key store and read model, opened on the backend under test."""
+    from api.wiring import open_services
+
+    opened = open_services(settings)
+    try:
+        yield opened
+    finally:
+        opened.close()
