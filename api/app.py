@@ -10,8 +10,28 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.routes import customers, health, interactions, purposes
 from api.wiring import Services
+from projections.postgres_notifications import EventNotifications
 
 logger = logging.getLogger(__name__)
+
+
+def background_work(
+    services: Services, stop: threading.Event
+) -> list[threading.Thread]:
+    """The projection runner and, on PostgreSQL, the listener that wakes it."""
+    work = [
+        threading.Thread(target=services.runner.run, args=(stop,), name="projections")
+    ]
+    if services.settings.uses_postgres:
+        notifications = EventNotifications(
+            services.settings.database_url,
+            services.crm.recorder.channel_name,  # type: ignore[attr-defined]
+            services.runner.news,
+        )
+        work.append(threading.Thread(target=notifications.run, args=(stop,)))
+    for thread in work:
+        thread.daemon = True
+    return work
 
 
 def create_app(services: Services, *, run_projections: bool = True) -> FastAPI:
@@ -20,16 +40,14 @@ def create_app(services: Services, *, run_projections: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        runner = threading.Thread(
-            target=services.runner.run, args=(stop,), name="projections", daemon=True
-        )
-        if run_projections:
-            runner.start()
+        threads = background_work(services, stop) if run_projections else []
+        for thread in threads:
+            thread.start()
         yield
         stop.set()
         services.runner.news.set()
-        if run_projections:
-            runner.join(timeout=10)
+        for thread in threads:
+            thread.join(timeout=10)
 
     app = FastAPI(
         title="LedgerCRM",

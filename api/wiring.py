@@ -1,9 +1,9 @@
 """Builds the running parts from settings: stores, keys, the CRM and its read model."""
 
 import threading
-from uuid import UUID
 from dataclasses import dataclass
 from pathlib import Path
+from uuid import UUID
 
 from eventsourcing.persistence import Recording
 from psycopg.conninfo import conninfo_to_dict

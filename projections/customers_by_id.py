@@ -215,8 +215,9 @@ class CustomersById:
     @apply.register
     def _(self, event: Interaction.Logged, cursor: Cursor, position: int) -> None:
         cursor.execute(
-            f"INSERT INTO {self.interaction_table} (interaction_id, customer_id, kind, text,"
-            " occurred_at, logged_by, position) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            f"INSERT INTO {self.interaction_table} (interaction_id, customer_id, "
+            "kind, text, occurred_at, logged_by, position) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
                 event.originator_id.hex,
                 event.customer_id.hex,
@@ -269,8 +270,8 @@ class CustomersById:
         with database.transaction() as cursor:
             cursor.execute(
                 "SELECT interaction_id, customer_id, kind, text, occurred_at, "
-                "logged_by "
-                f"FROM {self.interaction_table} WHERE customer_id = %s ORDER BY occurred_at",
+                f"logged_by FROM {self.interaction_table} WHERE customer_id = %s "
+                "ORDER BY occurred_at",
                 (customer_id.hex,),
             )
             rows = cursor.fetchall()

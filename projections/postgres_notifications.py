@@ -1,0 +1,43 @@
+"""Wakes runners when PostgreSQL announces new events; reconnects when dropped."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import psycopg
+from psycopg import sql
+
+logger = logging.getLogger(__name__)
+
+
+class EventNotifications:
+    """Listens on the events channel and sets `news` on every notification.
+
+    eventsourcing's own LISTEN subscription ends when its connection drops; this
+    listener reconnects instead, and sets `news` after each reconnect so that events
+    recorded while it was away are picked up too.
+    """
+
+    def __init__(self, conninfo: str, channel: str, news: threading.Event) -> None:
+        self.conninfo = conninfo
+        self.channel = channel
+        self.news = news
+
+    def run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                self._listen(stop)
+            except psycopg.Error:
+                logger.warning("lost the events channel %s; reconnecting", self.channel)
+                stop.wait(1.0)
+
+    def _listen(self, stop: threading.Event) -> None:
+        with psycopg.connect(self.conninfo, autocommit=True) as connection:
+            connection.execute(
+                sql.SQL("LISTEN {}").format(sql.Identifier(self.channel))
+            )
+            self.news.set()
+            while not stop.is_set():
+                for _ in connection.notifies(timeout=1.0, stop_after=1):
+                    self.news.set()

@@ -1,0 +1,162 @@
+"""The projection runner: rows and projection_position commit together."""
+
+import threading
+from typing import Any
+
+import pytest
+
+from api.wiring import Services, open_services
+from domain import (
+    Actor,
+    AgreementCapture,
+    Customer,
+    CustomerProfile,
+    PersonalDetails,
+)
+from projections import ProjectionRunner
+from projections.customers_by_id import CustomersById
+from projections.postgres_notifications import EventNotifications
+
+SALES = Actor("tester", "sales")
+
+
+class FailsOnThirdCustomer(CustomersById):
+    """The real read model, made to fail part-way through a batch."""
+
+    def __init__(self, dialect: Any) -> None:
+        super().__init__(dialect)
+        self.registrations = 0
+
+    def apply(self, event: Any, cursor: Any, position: int) -> None:
+        if isinstance(event, Customer.Registered):
+            self.registrations += 1
+            if self.registrations == 3:
+                raise RuntimeError("simulated crash in the middle of a batch")
+        super().apply(event, cursor, position)
+
+
+def register_customers(services: Services, count: int) -> None:
+    crm = services.crm
+    if "care" not in {p.code for p in crm.purposes()}:
+        boss = Actor("boss", "admin")
+        crm.define_purpose(
+            boss, "care", "Chăm sóc", "Care", "agreement", [("c", "basic")], 9
+        )
+    for number in range(count):
+        crm.register_customer(
+            SALES,
+            PersonalDetails(f"Khách hàng {number}"),
+            CustomerProfile(),
+            agreements=[AgreementCapture("care", f"HD-{number}")],
+        )
+
+
+def stored_customers(services: Services) -> int:
+    return len(services.customers.customers(services.read_models, limit=1000))
+
+
+def test_a_batch_that_fails_midway_leaves_no_rows_and_no_position(
+    services: Services,
+) -> None:
+    register_customers(services, 4)
+    failing = ProjectionRunner(
+        FailsOnThirdCustomer(services.read_models.dialect),
+        services.read_models,
+        services.crm.recorder,
+        services.crm.mapper,  # type: ignore[arg-type]
+    )
+
+    with pytest.raises(RuntimeError):
+        failing.run_once()
+
+    assert failing.position() == 0
+    assert stored_customers(services) == 0
+
+
+def test_after_a_failed_batch_the_next_run_applies_every_event_once(
+    services: Services,
+) -> None:
+    register_customers(services, 4)
+    failing = ProjectionRunner(
+        FailsOnThirdCustomer(services.read_models.dialect),
+        services.read_models,
+        services.crm.recorder,
+        services.crm.mapper,  # type: ignore[arg-type]
+    )
+    with pytest.raises(RuntimeError):
+        failing.run_once()
+
+    services.runner.catch_up()
+
+    assert stored_customers(services) == 4
+    assert services.runner.position() == services.crm.recorder.max_notification_id()
+
+
+def test_a_restarted_runner_resumes_from_its_position(services: Services) -> None:
+    register_customers(services, 3)
+    services.runner.catch_up()
+    reached = services.runner.position()
+    services.close()
+
+    reopened = open_services(services.settings)
+    try:
+        register_customers(reopened, 2)
+        applied = reopened.runner.catch_up()
+
+        head = reopened.crm.recorder.max_notification_id()
+        assert applied == head - reached
+        assert stored_customers(reopened) == 5
+    finally:
+        reopened.close()
+
+
+def test_small_batches_reach_the_same_state(services: Services) -> None:
+    register_customers(services, 5)
+    services.runner.batch_size = 2
+
+    services.runner.catch_up()
+
+    assert stored_customers(services) == 5
+    assert services.runner.position() == services.crm.recorder.max_notification_id()
+
+
+def test_a_running_runner_picks_up_new_events(services: Services) -> None:
+    stop = threading.Event()
+    thread = threading.Thread(target=services.runner.run, args=(stop,))
+    thread.start()
+    try:
+        register_customers(services, 2)
+
+        reached = services.runner.wait_for(
+            services.crm.recorder.max_notification_id() or 0, timeout=10
+        )
+
+        assert reached
+    finally:
+        stop.set()
+        services.runner.news.set()
+        thread.join()
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_postgres_notifications_wake_the_runner_when_events_are_recorded(
+    services: Services,
+) -> None:
+    news, stop = threading.Event(), threading.Event()
+    listener = EventNotifications(
+        services.settings.database_url,
+        services.crm.recorder.channel_name,  # type: ignore[attr-defined]
+        news,
+    )
+    thread = threading.Thread(target=listener.run, args=(stop,))
+    thread.start()
+    try:
+        assert news.wait(10), "the listener announces itself once connected"
+        news.clear()
+
+        register_customers(services, 1)
+
+        assert news.wait(10)
+    finally:
+        stop.set()
+        thread.join()
