@@ -1,0 +1,5 @@
+"""`python -m api` is the `ledgercrm` command."""
+
+from api.cli import main
+
+raise SystemExit(main())
