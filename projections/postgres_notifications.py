@@ -39,5 +39,5 @@ class EventNotifications:
             )
             self.news.set()
             while not stop.is_set():
-                for _ in connection.notifies(timeout=1.0, stop_after=1):
+                for _ in connection.notifies(timeout=0.25, stop_after=1):
                     self.news.set()
