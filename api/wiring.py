@@ -31,6 +31,8 @@ SQLITE_ACCESS = "access.sqlite3"
 class NotifyingCRM(CRM):
     """Wakes in-process projection runners as soon as events are recorded."""
 
+    name = "ledgercrm"
+
     def __init__(self, env: dict[str, str], *, shredder: CryptoShredder) -> None:
         self.recorded = threading.Event()
         super().__init__(env, personal_data=shredder)

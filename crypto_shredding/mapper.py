@@ -21,7 +21,7 @@ from eventsourcing.persistence import (
 from eventsourcing.utils import resolve_topic
 
 from crypto_shredding.data_keys import DataKeys
-from crypto_shredding.errors import MarkerError
+from crypto_shredding.errors import MarkerError, UndecryptableError
 from crypto_shredding.markers import (
     ERASED,
     DataSubject,
@@ -107,7 +107,7 @@ class PersonalDataMapper(Mapper[UUID]):
         for target, context, value in _locate_personal_values(
             domain_event, vars(domain_event)
         ):
-            target[_key(context.field)] = self._open(value, context)
+            target[_key(context.field)] = self._open(_ciphertext(value), context)
         return domain_event
 
     def to_sealed_domain_event(self, stored_event: StoredEvent) -> Any:
@@ -116,7 +116,7 @@ class PersonalDataMapper(Mapper[UUID]):
         for target, context, value in _locate_personal_values(
             domain_event, vars(domain_event)
         ):
-            target[_key(context.field)] = SealedValue(context, bytes(value))
+            target[_key(context.field)] = SealedValue(context, _ciphertext(value))
         return domain_event
 
     def open_sealed(self, sealed: SealedValue) -> Any:
@@ -128,6 +128,13 @@ class PersonalDataMapper(Mapper[UUID]):
         if data_key is None:
             return ERASED
         return self.transcoder.decode(unseal(data_key, ciphertext, context))
+
+
+def _ciphertext(value: Any) -> bytes:
+    """A stored personal value must be ciphertext; anything else was tampered with."""
+    if not isinstance(value, Ciphertext):
+        raise UndecryptableError
+    return bytes(value)
 
 
 def _copy_for_sealing(domain_event: Any) -> Any:
@@ -156,7 +163,7 @@ def _locate_personal_values(
     return [
         (event_state, _context(event, subject_id, name), event_state[name])
         for name in layout.fields
-        if event_state.get(name) is not None and event_state[name] is not ERASED
+        if event_state.get(name) is not None
     ]
 
 

@@ -76,7 +76,8 @@ class SealedValue:
     @classmethod
     def from_text(cls, text: str) -> SealedValue:
         try:
-            subject, originator, version, field, blob = text.split(".")
+            subject, originator, version, rest = text.split(".", 3)
+            field, blob = rest.rsplit(".", 1)  # field names may hold dots, base64 not
             context = FieldContext(UUID(subject), UUID(originator), int(version), field)
             return cls(context, base64.urlsafe_b64decode(blob))
         except ValueError:

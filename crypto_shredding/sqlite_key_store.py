@@ -1,5 +1,11 @@
 """Data keys in their own SQLite file, written with secure_delete so shredded keys
-do not linger in free pages."""
+do not linger in free pages.
+
+Known limit: while a shred commits, SQLite copies the page holding the wrapped key
+into its rollback journal, and deleting the journal afterwards unlinks those bytes
+without overwriting them, so they may survive in free disk blocks until reused. An
+encrypted file system, or a key store in an HSM (issue 3), lifts this.
+"""
 
 from __future__ import annotations
 

@@ -49,10 +49,28 @@ def create_wrapping_key_file(path: Path) -> WrappingKey:
         "keys": {str(wrapping_key.version): _b64(wrapping_key.secret)},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise WrappingKeyError(
+            f"wrapping key file {path} exists; it is never overwritten, since every "
+            "data key depends on it"
+        ) from None
     with os.fdopen(descriptor, "w") as file:
         json.dump(document, file)
+        file.flush()
+        os.fsync(file.fileno())
+    _fsync_folder(path.parent)
     return wrapping_key
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Makes the new file's name durable too, not only its bytes."""
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from domain import validation as valid
 from domain.customer import CHANNELS, STAGES, Customer
 from domain.errors import (
     CustomerNotFoundError,
+    InteractionNotFoundError,
     InvalidValueError,
     NoBasisError,
     NoticeMismatchError,
@@ -26,6 +27,12 @@ from domain.interaction import KINDS, Interaction
 from domain.purpose import LEGAL_BASES, SENSITIVITIES, Purpose, purpose_id
 
 ROLES = ("admin", "sales", "manager", "auditor", "dpo")
+BASIS_ADVICE = {
+    "consent": "capture the customer's consent instead",
+    "agreement": "record the agreement reference instead",
+    "legal-obligation": "it cannot yet be the basis for storing a customer's data; "
+    "use a purpose resting on consent or an agreement",
+}
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,11 @@ class CRM(Application[UUID]):
     """Purposes, customers, consents and interactions, as append-only events."""
 
     name = "ledgercrm"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # The name fixes the table names: every subclass must use the same tables.
+        super().__init_subclass__(**kwargs)
+        cls.name = CRM.name
 
     def __init__(
         self, env: dict[str, str] | None = None, *, personal_data: PersonalDataKeys
@@ -291,7 +303,12 @@ class CRM(Application[UUID]):
         return self._save(interaction)
 
     def interaction(self, interaction_id: UUID) -> Interaction:
-        interaction: Interaction = self.repository.get(interaction_id)
+        try:
+            interaction = self.repository.get(interaction_id)
+        except AggregateNotFoundError:
+            raise InteractionNotFoundError from None
+        if not isinstance(interaction, Interaction):
+            raise InteractionNotFoundError
         return interaction
 
     # Rules
@@ -309,6 +326,7 @@ class CRM(Application[UUID]):
 
     def check_basis_for(self, customer: Customer, purpose_code: str) -> None:
         """PURPOSE-LIMITATION: personal data is read only for a purpose with a basis."""
+        customer.check_not_erased()
         purpose = self.purpose(purpose_code)
         if purpose.retired or not customer.has_basis_for(purpose_code):
             raise NoBasisError(
@@ -358,11 +376,7 @@ class CRM(Application[UUID]):
         if purpose.legal_basis != basis:
             raise WrongBasisError(
                 f"purpose {code!r} rests on {purpose.legal_basis}, not {basis}; "
-                + (
-                    "record the agreement reference instead"
-                    if purpose.legal_basis == "agreement"
-                    else "capture the customer's consent instead"
-                )
+                + BASIS_ADVICE[purpose.legal_basis]
             )
         return purpose
 

@@ -59,3 +59,8 @@ class CustomerNotFoundError(DomainError):
 
 class CustomerErasedError(CustomerNotFoundError):
     """The customer was erased; nothing new may be stored about them."""
+
+
+class InteractionNotFoundError(DomainError):
+    def __init__(self) -> None:
+        super().__init__("no interaction with this id; check the id")

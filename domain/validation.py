@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date
 
@@ -11,6 +12,7 @@ from email_validator import EmailNotValidError, validate_email
 from domain.errors import InvalidValueError
 
 DEFAULT_PHONE_REGION = "VN"
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_TEXT = 2_000
 
 
@@ -66,6 +68,8 @@ def date_of_birth(value: str | None, *, today: date | None = None) -> str | None
     if value is None:
         return None
     try:
+        if not ISO_DATE.fullmatch(value):
+            raise ValueError(value)
         born = date.fromisoformat(value)
     except ValueError:
         raise InvalidValueError(
@@ -79,7 +83,7 @@ def date_of_birth(value: str | None, *, today: date | None = None) -> str | None
 
 
 def jurisdiction(value: str) -> str:
-    if len(value) != 2 or not value.isascii() or not value.isalpha():
+    if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
         raise InvalidValueError(
             "jurisdiction", "must be a two-letter country code such as VN"
         )

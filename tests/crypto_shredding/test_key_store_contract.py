@@ -1,0 +1,187 @@
+"""The KeyStore contract, run on SQLite and PostgreSQL, and SQLite's secure delete."""
+
+import os
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crypto_shredding import (
+    DataKeys,
+    KeyStore,
+    SubjectErasedError,
+    Tombstone,
+    WrappedDataKey,
+    WrappingKeyRing,
+)
+from crypto_shredding.sqlite_key_store import SQLiteKeyStore
+
+
+def new_data_key(
+    wrapping_keys: WrappingKeyRing, subject_id: uuid.UUID | None = None
+) -> WrappedDataKey:
+    wrapping_key = wrapping_keys.current
+    return WrappedDataKey(
+        subject_id=subject_id or uuid.uuid4(),
+        data_key_id=uuid.uuid4(),
+        wrapped=wrapping_key.wrap(os.urandom(32)),
+        wrapping_key_version=wrapping_key.version,
+        created_at=datetime.now(UTC),
+    )
+
+
+class TestKeyStoreContract:
+    """What every KeyStore promises; `key_store` runs on SQLite and PostgreSQL."""
+
+    def test_added_data_key_is_found(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        data_key = new_data_key(wrapping_keys)
+
+        stored = key_store.add(data_key)
+
+        assert stored == data_key
+        assert key_store.find(data_key.subject_id) == data_key
+
+    def test_subject_without_key_is_not_found(self, key_store: KeyStore) -> None:
+        assert key_store.find(uuid.uuid4()) is None
+
+    def test_second_add_returns_the_key_that_was_stored_first(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        first = new_data_key(wrapping_keys)
+        key_store.add(first)
+
+        second = key_store.add(new_data_key(wrapping_keys, first.subject_id))
+
+        assert second == first
+        assert key_store.find(first.subject_id) == first
+
+    def test_racing_adds_all_return_the_winner(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        subject_id = uuid.uuid4()
+        candidates = [new_data_key(wrapping_keys, subject_id) for _ in range(4)]
+        start = threading.Barrier(len(candidates))
+        results: list[object] = [None] * len(candidates)
+
+        def add(index: int) -> None:
+            start.wait()
+            results[index] = key_store.add(candidates[index])
+
+        threads = [threading.Thread(target=add, args=(i,)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        winner = key_store.find(subject_id)
+        assert winner in candidates
+        assert results == [winner] * len(candidates)
+
+    def test_shred_replaces_the_key_by_a_tombstone(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        data_key = key_store.add(new_data_key(wrapping_keys))
+        at = datetime.now(UTC)
+
+        tombstone = key_store.shred(data_key.subject_id, "DSR-ERASE request 7", at)
+
+        assert isinstance(tombstone, Tombstone)
+        assert tombstone.data_key_id == data_key.data_key_id
+        assert tombstone.reason == "DSR-ERASE request 7"
+        assert tombstone.shredded_at == at
+        assert key_store.find(data_key.subject_id) == tombstone
+
+    def test_shred_is_idempotent(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        data_key = key_store.add(new_data_key(wrapping_keys))
+        first = key_store.shred(data_key.subject_id, "first", datetime.now(UTC))
+
+        again = key_store.shred(data_key.subject_id, "again", datetime.now(UTC))
+
+        assert again == first
+        assert key_store.find(data_key.subject_id) == first
+
+    def test_shred_of_a_subject_without_key_leaves_a_tombstone(
+        self, key_store: KeyStore
+    ) -> None:
+        subject_id = uuid.uuid4()
+
+        tombstone = key_store.shred(subject_id, "never keyed", datetime.now(UTC))
+
+        assert tombstone.subject_id == subject_id
+        assert key_store.find(subject_id) == tombstone
+
+    def test_tombstoned_subject_never_gets_a_new_key(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        subject_id = uuid.uuid4()
+        tombstone = key_store.shred(subject_id, "erased", datetime.now(UTC))
+
+        stored = key_store.add(new_data_key(wrapping_keys, subject_id))
+
+        assert stored == tombstone
+        assert key_store.find(subject_id) == tombstone
+
+    def test_data_keys_refuse_to_write_for_an_erased_subject(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        data_keys = DataKeys(key_store, wrapping_keys)
+        subject_id = uuid.uuid4()
+        data_keys.for_writing(subject_id)
+        data_keys.shred(subject_id, "erased")
+
+        with pytest.raises(SubjectErasedError, match="register the person anew"):
+            data_keys.for_writing(subject_id)
+
+        assert data_keys.for_reading(subject_id) is None
+
+    def test_data_keys_hand_every_instance_the_same_key(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        subject_id = uuid.uuid4()
+        writer = DataKeys(key_store, wrapping_keys)
+        reader = DataKeys(key_store, wrapping_keys)
+
+        data_key = writer.for_writing(subject_id)
+
+        assert len(data_key) == 32
+        assert reader.for_reading(subject_id) == data_key
+        assert reader.for_writing(subject_id) == data_key
+
+
+class TestSQLiteKeyStoreShredding:
+    """Shredded keys must not linger in the SQLite file's free pages."""
+
+    def test_key_store_runs_with_secure_delete(
+        self, sqlite_key_store: SQLiteKeyStore
+    ) -> None:
+        connection = sqlite_key_store._connection
+
+        (secure_delete,) = connection.execute("PRAGMA secure_delete").fetchone()
+
+        assert secure_delete == 1
+
+    @pytest.mark.requirement("DSR-ERASE")
+    def test_shredded_wrapped_key_bytes_are_gone_from_the_file(
+        self, tmp_path: Path, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        # Among other keys, a shrunken row leaves its old bytes in free page space
+        # unless secure_delete overwrites them; a lone row would not show it.
+        path = tmp_path / "shred.sqlite3"
+        store = SQLiteKeyStore(path)
+        kept = [store.add(new_data_key(wrapping_keys)) for _ in range(19)]
+        shredded = store.add(new_data_key(wrapping_keys))
+        assert isinstance(shredded, WrappedDataKey)
+        assert shredded.wrapped in path.read_bytes()
+
+        store.shred(shredded.subject_id, "DSR-ERASE request 7", datetime.now(UTC))
+        store.close()
+
+        content = path.read_bytes()
+        assert shredded.wrapped not in content
+        assert all(k.wrapped in content for k in kept if isinstance(k, WrappedDataKey))
