@@ -304,7 +304,7 @@ class CRM(Application[UUID]):
 
     def interaction(self, interaction_id: UUID) -> Interaction:
         try:
-            interaction = self.repository.get(interaction_id)
+            interaction: Interaction = self.repository.get(interaction_id)
         except AggregateNotFoundError:
             raise InteractionNotFoundError from None
         if not isinstance(interaction, Interaction):
