@@ -1,4 +1,4 @@
-"""The FastAPI application, with the projection runner alongside while it serves."""
+"""The FastAPI application, with the read side and the ledger kept up alongside."""
 
 import logging
 import threading
@@ -8,8 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import customers, health, interactions, purposes
+from api.routes import customers, health, interactions, ledger, purposes
 from api.wiring import Services
+from ledger import IntegratorAlreadyRunning
 from projections.postgres_notifications import EventNotifications
 
 logger = logging.getLogger(__name__)
@@ -18,10 +19,16 @@ logger = logging.getLogger(__name__)
 def background_work(
     services: Services, stop: threading.Event
 ) -> list[threading.Thread]:
-    """The projection runner and, on PostgreSQL, the listener that wakes it."""
-    work = [
-        threading.Thread(target=services.runner.run, args=(stop,), name="projections")
-    ]
+    """The projection runner, the ledger integrator unless another process runs
+    one, and on PostgreSQL the listener that wakes the runner."""
+    work = [threading.Thread(target=services.runner.run, args=(stop,))]
+    integrator = services.ledger_integrator()
+    try:
+        integrator.start()  # refuses a ledger that disagrees with its checkpoint
+    except IntegratorAlreadyRunning:
+        logger.info("another process integrates the ledger; this one serves only")
+    else:
+        work.append(threading.Thread(target=integrator.run, args=(stop,)))
     if services.settings.uses_postgres:
         notifications = EventNotifications(
             services.settings.database_url,
@@ -34,13 +41,14 @@ def background_work(
     return work
 
 
-def create_app(services: Services, *, run_projections: bool = True) -> FastAPI:
-    """The API over `services`; it runs the read side too unless told not to."""
+def create_app(services: Services, *, run_background_work: bool = True) -> FastAPI:
+    """The API over `services`; it runs the read side and the ledger too unless
+    told not to."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        threads = background_work(services, stop) if run_projections else []
+        threads = background_work(services, stop) if run_background_work else []
         for thread in threads:
             thread.start()
         yield
@@ -61,11 +69,6 @@ def create_app(services: Services, *, run_projections: bool = True) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    for router in (
-        health.router,
-        purposes.router,
-        customers.router,
-        interactions.router,
-    ):
-        app.include_router(router)
+    for module in (health, purposes, customers, interactions, ledger):
+        app.include_router(module.router)
     return app

@@ -1,4 +1,4 @@
-"""The `ledgercrm` command: init, serve, token create, demo."""
+"""The `ledgercrm` command: init, serve, token create, demo, ledger."""
 
 import argparse
 import logging
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from api.access import TokenError
 from api.settings import Settings, SettingsError, load_settings
 from crypto_shredding import CryptoShreddingError, create_wrapping_key_file
+from ledger import LedgerError, create_signing_key
 from projections import StorageError
 
 logger = logging.getLogger("ledgercrm")
@@ -22,7 +23,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         _configure_logging(settings)
         result: int = arguments.command(settings, arguments)
         return result
-    except (SettingsError, CryptoShreddingError, StorageError, TokenError) as error:
+    except (
+        SettingsError,
+        CryptoShreddingError,
+        StorageError,
+        TokenError,
+        LedgerError,
+    ) as error:
         print(f"ledgercrm: {error}", file=sys.stderr)
         return 2
 
@@ -40,6 +47,10 @@ def init(settings: Settings, arguments: argparse.Namespace) -> int:
     else:
         create_wrapping_key_file(settings.key_file)
         print(f"created the wrapping key {settings.key_file} (mode 0600); back it up")
+    if not settings.signing_key_file.exists():
+        vkey = create_signing_key(settings.signing_key_file, settings.ledger_origin)
+        print(f"created the ledger signing key {settings.signing_key_file} (mode 0600)")
+        print(f"ledger verifier key (publish it to auditors): {vkey}")
     services = open_services(settings)
     try:
         if not services.access.has_any():
@@ -105,6 +116,62 @@ def demo(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def integrate_ledger(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Runs the ledger integrator alone, until interrupted (SIGINT or SIGTERM)."""
+    import signal
+    import threading
+
+    from api.wiring import open_services
+
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    services = open_services(settings)
+    try:
+        integrator = services.ledger_integrator()
+        integrator.start()  # a second integrator stops here, saying so
+        integrator.run(stop)
+    finally:
+        services.close()
+    return 0
+
+
+def export_ledger(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Writes the ledger in the tlog-tiles layout, with the stored event records."""
+    from tqdm import tqdm
+
+    from api.wiring import open_services
+    from ledger import export
+
+    services = open_services(settings)
+    try:
+        with tqdm(unit="entry", desc="exporting", disable=arguments.quiet) as bar:
+
+            def progress(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
+
+            signed = export(
+                services.ledger_store,
+                arguments.directory,
+                event_records=services.crm.recorder,
+                vkeys=services.signer.vkeys,
+                progress=progress,
+            )
+    finally:
+        services.close()
+    print(f"exported the ledger at tree size {signed.size} to {arguments.directory}")
+    return 0
+
+
+def print_vkey(settings: Settings, arguments: argparse.Namespace) -> int:
+    from ledger import LedgerSigner
+
+    for vkey in LedgerSigner.from_key_files(settings.signing_key_file).vkeys:
+        print(vkey)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgercrm",
@@ -131,6 +198,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--name", required=True, help="who or what holds the token")
     create.set_defaults(command=create_token)
+    ledger = commands.add_parser("ledger", help="the audit ledger")
+    ledger_commands = ledger.add_subparsers(required=True, metavar="ACTION")
+    ledger_commands.add_parser(
+        "integrate", help="run the ledger integrator alone, until interrupted"
+    ).set_defaults(command=integrate_ledger)
+    export = ledger_commands.add_parser("export", help="export for offline audit")
+    export.add_argument("directory", help="an empty or new folder")
+    export.add_argument("--quiet", action="store_true", help="no progress bar")
+    export.set_defaults(command=export_ledger)
+    ledger_commands.add_parser(
+        "vkey", help="print the ledger's verifier key(s)"
+    ).set_defaults(command=print_vkey)
     return parser
 
 

@@ -19,6 +19,7 @@ from domain.errors import (
     PurposeRetiredError,
     WrongBasisError,
 )
+from ledger import LedgerLookupError
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def error_response(
 
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
+    app.add_exception_handler(LedgerLookupError, _not_in_ledger)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
@@ -76,6 +78,10 @@ async def _api_error(request: Request, error: ApiError) -> JSONResponse:
     return error_response(
         error.status, error.code, error.message, headers=error.headers
     )
+
+
+async def _not_in_ledger(request: Request, error: LedgerLookupError) -> JSONResponse:
+    return error_response(404, "not_in_ledger", str(error))
 
 
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:

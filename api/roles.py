@@ -10,6 +10,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customers:erase": frozenset({"dpo"}),
     "interactions:write": frozenset({"sales"}),
     "interactions:read": frozenset({"sales", "dpo"}),
+    "ledger:read": frozenset({"auditor", "dpo"}),
 }
 
 

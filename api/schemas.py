@@ -168,3 +168,23 @@ class InteractionView(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     projection_position: int
+
+
+class LedgerEntries(BaseModel):
+    start: int = Field(description="leaf index of the first entry")
+    entries: list[str] = Field(description="canonical JSON, exactly the hashed bytes")
+
+
+class InclusionProof(BaseModel):
+    leaf_index: int
+    tree_size: int
+    entry: str = Field(description="the entry, exactly the hashed bytes")
+    hashes: list[str] = Field(description="the RFC 9162 inclusion path, base64")
+    ledger_checkpoint: str = Field(description="the signed note at tree_size")
+    receipt: str = Field(description="the same proof as a C2SP tlog-proof")
+
+
+class ConsistencyProof(BaseModel):
+    first: int
+    second: int
+    hashes: list[str] = Field(description="the RFC 9162 consistency path, base64")

@@ -30,6 +30,19 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address the API listens on")
     port: int = Field(8000, ge=1, le=65535, description="port the API listens on")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    ledger_origin: str = Field(
+        "ledgercrm.local/crm",
+        pattern=r"^[a-z0-9.-]+(/[A-Za-z0-9._-]+)*$",
+        description="the audit ledger's origin line, like ledger.example.vn/crm",
+    )
+    ledger_signing_key_file: Path | None = Field(
+        None, description="ledger signing key; default <data_dir>/ledger_signing.key"
+    )
+    ledger_checkpoint_copy: Path | None = Field(
+        None,
+        description="a copy of the latest ledger checkpoint, kept apart from the "
+        "database; default <data_dir>/ledger_checkpoint.latest",
+    )
     read_wait_seconds: float = Field(
         5.0, ge=0, le=60, description="longest a read waits for its projection"
     )
@@ -50,6 +63,19 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.wrapping_key_file or self.data_dir / "wrapping_key.json"
+
+    @property
+    def signing_key_file(self) -> Path:
+        return self.ledger_signing_key_file or self.data_dir / "ledger_signing.key"
+
+    @property
+    def checkpoint_copy_file(self) -> Path:
+        return self.ledger_checkpoint_copy or self.data_dir / "ledger_checkpoint.latest"
+
+    @property
+    def ledger_url(self) -> str:
+        """Where the ledger lives: its own SQLite file, or schema `ledger`."""
+        return self.database_url or f"sqlite:///{self.data_dir}"
 
 
 def load_settings(**overrides: object) -> Settings:

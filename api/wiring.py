@@ -14,6 +14,13 @@ from crypto_shredding import CryptoShredder, DataKeys, KeyStore, load_wrapping_k
 from crypto_shredding.postgres_key_store import PostgresKeyStore
 from crypto_shredding.sqlite_key_store import SQLiteKeyStore
 from domain import CRM
+from ledger import (
+    LedgerIntegrator,
+    LedgerReader,
+    LedgerSigner,
+    LedgerStore,
+    open_ledger_store,
+)
 from projections import (
     CustomersById,
     Database,
@@ -52,15 +59,32 @@ class Services:
     read_models: Database
     runner: ProjectionRunner
     access: AccessTokens
+    ledger_store: LedgerStore
+    signer: LedgerSigner
+
+    @property
+    def ledger(self) -> LedgerReader:
+        return LedgerReader(self.ledger_store)
+
+    def ledger_integrator(self) -> LedgerIntegrator:
+        """An integrator for this deployment; `start()` takes the ledger's lock."""
+        return LedgerIntegrator(
+            self.crm.recorder,
+            self.ledger_store,
+            self.signer,
+            ledger_checkpoint_copy=self.settings.checkpoint_copy_file,
+        )
 
     def close(self) -> None:
         self.crm.close()
         self.read_models.close()
         self.access.database.close()
         self.data_keys.store.close()
+        self.ledger_store.close()
 
 
 def open_services(settings: Settings) -> Services:
+    """Opens every store; the key files must exist (`ledgercrm init` makes them)."""
     key_store = _key_store(settings)
     data_keys = DataKeys(key_store, load_wrapping_keys(settings.key_file))
     crm = NotifyingCRM(event_store_env(settings), shredder=CryptoShredder(data_keys))
@@ -74,7 +98,18 @@ def open_services(settings: Settings) -> Services:
     )
     runner.news = crm.recorded
     access = AccessTokens(_database(settings, SQLITE_ACCESS))
-    return Services(settings, crm, data_keys, customers, read_models, runner, access)
+    signer = LedgerSigner.from_key_files(settings.signing_key_file)
+    return Services(
+        settings,
+        crm,
+        data_keys,
+        customers,
+        read_models,
+        runner,
+        access,
+        open_ledger_store(settings.ledger_url),
+        signer,
+    )
 
 
 def event_store_env(settings: Settings) -> dict[str, str]:

@@ -75,13 +75,15 @@ def shared_testdata() -> Path:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> "Settings":
-    """Settings for a fresh deployment on the backend under test, keys created."""
+    """Settings for a fresh deployment on the backend under test, key files made."""
     from api.settings import load_settings
     from crypto_shredding import create_wrapping_key_file
+    from ledger import create_signing_key
 
     url = "" if database_url.startswith("sqlite") else database_url
     settings = load_settings(data_dir=tmp_path / "var", database_url=url)
     create_wrapping_key_file(settings.key_file)
+    create_signing_key(settings.signing_key_file, settings.ledger_origin)
     return settings
 
 

@@ -146,3 +146,46 @@ def wait_for_answer(url: str, token: str) -> httpx.Response:
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError(f"nothing answered at {url}")
+
+
+def wait_for_file(path: Path, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if path.exists() or process.poll() is not None:
+            return
+        time.sleep(0.05)
+
+
+@pytest.mark.requirement("PROCESSING-LOG")
+def test_ledger_integrate_export_and_offline_verification(tmp_path: Path) -> None:
+    data_dir, export_dir = tmp_path / "var", tmp_path / "export"
+    ledgercrm(data_dir, "init", "--demo")
+    vkey = ledgercrm(data_dir, "ledger", "vkey").stdout.strip()
+    environment = {**os.environ, "LEDGERCRM_DATA_DIR": str(data_dir)}
+    environment.pop("LEDGERCRM_DATABASE_URL", None)
+    integrator = subprocess.Popen(
+        [sys.executable, "-m", "api", "ledger", "integrate"],
+        env=environment,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_file(data_dir / "ledger_checkpoint.latest", integrator)
+        second = ledgercrm(data_dir, "ledger", "integrate")
+    finally:
+        integrator.terminate()
+        integrator.communicate(timeout=30)
+
+    exported = ledgercrm(data_dir, "ledger", "export", str(export_dir), "--quiet")
+    verified = subprocess.run(
+        [sys.executable, "-m", "ledger.verify", str(export_dir), "--vkey", vkey],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert integrator.returncode == 0
+    assert second.returncode == 2 and "another ledger integrator" in second.stderr
+    assert exported.returncode == 0, exported.stderr
+    assert verified.returncode == 0, verified.stdout
+    assert b"Nguy" not in b"".join(
+        p.read_bytes() for p in export_dir.rglob("*") if p.is_file()
+    )

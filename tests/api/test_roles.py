@@ -37,11 +37,19 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/customers/{customer_id}/erasure", "customers:erase", {}),
     ("POST", "/v1/customers/{customer_id}/interactions", "interactions:write", {}),
     ("GET", "/v1/customers/{customer_id}/interactions", "interactions:read", None),
+    ("GET", "/v1/ledger/checkpoint", "ledger:read", None),
+    ("GET", "/v1/ledger/vkey", "ledger:read", None),
+    ("GET", "/v1/ledger/entries", "ledger:read", None),
+    ("GET", "/v1/ledger/tile/{tile_path}", "ledger:read", None),
+    ("GET", "/v1/ledger/proofs/inclusion", "ledger:read", None),
+    ("GET", "/v1/ledger/proofs/consistency", "ledger:read", None),
 ]
 
 
 def concrete(path: str) -> str:
-    return path.format(code="marketing-email", customer_id=SOME_ID, purpose_code="x")
+    return path.format(
+        code="marketing-email", customer_id=SOME_ID, purpose_code="x", tile_path="0/000"
+    )
 
 
 def test_every_route_is_in_the_role_matrix(client: TestClient) -> None:

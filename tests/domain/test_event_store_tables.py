@@ -1,17 +1,15 @@
 """The event tables: append-only in the database itself, under the CRM's name."""
 
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
-from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import errors
 
-from api.settings import Settings, load_settings
-from api.wiring import Services, event_store_env, open_services
-from crypto_shredding import CryptoShredder, create_wrapping_key_file
+from api.settings import Settings
+from api.wiring import Services, event_store_env
+from crypto_shredding import CryptoShredder
 from domain import CRM, Actor
 
 REFUSED = (sqlite3.IntegrityError, errors.InsufficientPrivilege)
@@ -78,43 +76,31 @@ def test_changing_recorded_events_is_refused_by_the_database(
     assert services.crm.purpose("newsletter").code == "newsletter"
 
 
-@pytest.fixture
-def postgres_settings(postgres_url: str, tmp_path: Path) -> Settings:
-    settings = load_settings(data_dir=tmp_path / "var", database_url=postgres_url)
-    create_wrapping_key_file(settings.key_file)
-    return settings
-
-
-@pytest.fixture
-def postgres_services(postgres_settings: Settings) -> Iterator[Services]:
-    opened = open_services(postgres_settings)
-    yield opened
-    opened.close()
-
-
 @pytest.mark.requirement("PROCESSING-LOG")
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_truncating_recorded_events_is_refused_on_postgres(
-    postgres_services: Services, postgres_settings: Settings
+    services: Services, settings: Settings
 ) -> None:
-    record_a_purpose(postgres_services.crm)
-    table = events_table(postgres_services)
+    record_a_purpose(services.crm)
+    table = events_table(services)
 
     with pytest.raises(errors.InsufficientPrivilege, match="append-only: TRUNCATE"):
-        execute_raw(postgres_settings, f"TRUNCATE {table}")
+        execute_raw(settings, f"TRUNCATE {table}")
 
-    assert count_rows(postgres_settings, table) == 1
+    assert count_rows(settings, table) == 1
 
 
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 def test_postgres_events_are_recorded_in_ledgercrm_events(
-    postgres_services: Services, postgres_settings: Settings
+    services: Services, settings: Settings
 ) -> None:
-    record_a_purpose(postgres_services.crm)
+    record_a_purpose(services.crm)
 
-    env = event_store_env(postgres_settings)
-    other = CRM(env, personal_data=CryptoShredder(postgres_services.data_keys))
+    env = event_store_env(settings)
+    other = CRM(env, personal_data=CryptoShredder(services.data_keys))
 
     try:
         assert other.purpose("newsletter").code == "newsletter"
-        assert count_rows(postgres_settings, "public.ledgercrm_events") == 1
+        assert count_rows(settings, "public.ledgercrm_events") == 1
     finally:
         other.close()
