@@ -47,10 +47,11 @@ class PostgresKeyStore(KeyStore):
         return _as_stored_key(subject_id, self._fetch(SELECT, (subject_id,)))
 
     def add(self, data_key: WrappedDataKey) -> StoredKey:
-        self._fetch(
+        inserted = self._fetch(
             "INSERT INTO crypto_shredding.data_keys (subject_id, data_key_id, "
             "wrapped_key, wrapping_key_version, created_at) "
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (subject_id) DO NOTHING",
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (subject_id) DO NOTHING "
+            "RETURNING data_key_id",
             (
                 data_key.subject_id,
                 data_key.data_key_id,
@@ -59,7 +60,10 @@ class PostgresKeyStore(KeyStore):
                 data_key.created_at,
             ),
         )
+        if inserted is not None:
+            return data_key
         stored = self.find(data_key.subject_id)
+
         assert stored is not None
         return stored
 

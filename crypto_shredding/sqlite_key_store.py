@@ -70,6 +70,8 @@ class SQLiteKeyStore(KeyStore):
                     data_key.created_at.isoformat(),
                 ),
             )
+            if cursor.rowcount == 1:
+                return data_key
             stored = _select(cursor, data_key.subject_id)
         assert stored is not None
         return stored

@@ -27,6 +27,11 @@ from domain.interaction import KINDS, Interaction
 from domain.purpose import LEGAL_BASES, SENSITIVITIES, Purpose, purpose_id
 
 ROLES = ("admin", "sales", "manager", "auditor", "dpo")
+NO_BASIS = (
+    "personal data may be stored only while a consent or an agreement covers an "
+    "active purpose; capture the customer's consent to a published notice or record "
+    "the agreement first"
+)
 BASIS_ADVICE = {
     "consent": "capture the customer's consent instead",
     "agreement": "record the agreement reference instead",
@@ -202,8 +207,10 @@ class CRM(Application[UUID]):
             jurisdiction=valid.jurisdiction(profile.jurisdiction),
             actor=str(actor),
         )
+        if not (consents or agreements):
+            raise NoBasisError(NO_BASIS)
+        # Capturing checks each purpose is active, so a captured basis holds.
         self._capture_bases(actor, customer, consents, agreements)
-        self.check_basis_before_collection(customer)
         return self._save(customer)
 
     def give_consent(
@@ -318,11 +325,7 @@ class CRM(Application[UUID]):
         for code in sorted(customer.purposes_with_basis()):
             if not self.purpose(code).retired:
                 return
-        raise NoBasisError(
-            "personal data may be stored only while a consent or an agreement covers "
-            "an active purpose; capture the customer's consent to a published notice "
-            "or record the agreement first"
-        )
+        raise NoBasisError(NO_BASIS)
 
     def check_basis_for(self, customer: Customer, purpose_code: str) -> None:
         """PURPOSE-LIMITATION: personal data is read only for a purpose with a basis."""
