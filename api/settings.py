@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     ledger_signing_key_file: Path | None = Field(
         None, description="ledger signing key; default <data_dir>/ledger_signing.key"
     )
+    ledger_overlap_signing_key_file: Path | None = Field(
+        None,
+        description="while rotating the signing key: the other key, which signs "
+        "too, so that auditors holding either vkey can verify",
+    )
     ledger_checkpoint_copy: Path | None = Field(
         None,
         description="a copy of the latest ledger checkpoint, kept apart from the "

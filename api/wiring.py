@@ -98,7 +98,11 @@ def open_services(settings: Settings) -> Services:
     )
     runner.news = crm.recorded
     access = AccessTokens(_database(settings, SQLITE_ACCESS))
-    signer = LedgerSigner.from_key_files(settings.signing_key_file)
+    overlap = settings.ledger_overlap_signing_key_file
+    signer = LedgerSigner.from_key_files(
+        settings.signing_key_file, *([overlap] if overlap else [])
+    )
+
     return Services(
         settings,
         crm,

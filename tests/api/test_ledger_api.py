@@ -3,11 +3,15 @@ with nothing but the published verifier key."""
 
 import base64
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from api.wiring import Services
+from api.settings import Settings
+from api.wiring import Services, open_services
+from domain import Actor
+from ledger import LedgerSigner, create_signing_key
 from ledger.verify import (
     verify_checkpoint,
     verify_checkpoint_consistency,
@@ -114,3 +118,38 @@ def test_what_lies_beyond_the_signed_ledger_is_not_found(
 
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_in_ledger"
+
+
+def test_during_key_rotation_ledger_checkpoints_carry_both_signatures(
+    settings: Settings, tmp_path: Path
+) -> None:
+    new_key = tmp_path / "new_signing.key"
+    new_vkey = create_signing_key(new_key, settings.ledger_origin)
+    old_vkey = LedgerSigner.from_key_files(settings.signing_key_file).vkeys[0]
+    rotating = settings.model_copy(
+        update={
+            "ledger_signing_key_file": new_key,
+            "ledger_overlap_signing_key_file": settings.signing_key_file,
+        }
+    )
+    services = open_services(rotating)
+    try:
+        services.crm.define_purpose(
+            Actor("a", "admin"),
+            "care",
+            "Chăm sóc",
+            "Care",
+            "agreement",
+            [("c", "basic")],
+            9,
+        )
+        with services.ledger_integrator() as integrator:
+            integrator.run_once()
+            integrator.sign_ledger_checkpoint()
+        note = services.ledger.latest_ledger_checkpoint().note
+    finally:
+        services.close()
+
+    assert note.count("\n— ".encode()) == 2
+    assert verify_checkpoint(note, [new_vkey]).size == 1
+    assert verify_checkpoint(note, [old_vkey]).size == 1
