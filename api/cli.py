@@ -164,10 +164,17 @@ def export_ledger(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
-def print_vkey(settings: Settings, arguments: argparse.Namespace) -> int:
-    from ledger import LedgerSigner
+def create_ledger_signing_key(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Creates a new signing key file for a rotation; prints its vkey to publish."""
+    vkey = create_signing_key(arguments.path, settings.ledger_origin)
+    print(f"created {arguments.path} (mode 0600); its verifier key: {vkey}")
+    return 0
 
-    for vkey in LedgerSigner.from_key_files(settings.signing_key_file).vkeys:
+
+def print_vkey(settings: Settings, arguments: argparse.Namespace) -> int:
+    from api.wiring import ledger_signer
+
+    for vkey in ledger_signer(settings).vkeys:
         print(vkey)
     return 0
 
@@ -210,6 +217,12 @@ def _parser() -> argparse.ArgumentParser:
     ledger_commands.add_parser(
         "vkey", help="print the ledger's verifier key(s)"
     ).set_defaults(command=print_vkey)
+    new_key = ledger_commands.add_parser(
+        "create-signing-key", help="create a new signing key file, for a rotation"
+    )
+    new_key.add_argument("path", help="where to write the key file (mode 0600)")
+    new_key.set_defaults(command=create_ledger_signing_key)
+
     return parser
 
 
