@@ -98,11 +98,7 @@ def open_services(settings: Settings) -> Services:
     )
     runner.news = crm.recorded
     access = AccessTokens(_database(settings, SQLITE_ACCESS))
-    overlap = settings.ledger_overlap_signing_key_file
-    signer = LedgerSigner.from_key_files(
-        settings.signing_key_file, *([overlap] if overlap else [])
-    )
-
+    signer = ledger_signer(settings)
     return Services(
         settings,
         crm,
@@ -113,6 +109,14 @@ def open_services(settings: Settings) -> Services:
         access,
         open_ledger_store(settings.ledger_url),
         signer,
+    )
+
+
+def ledger_signer(settings: Settings) -> LedgerSigner:
+    """The signing key, and during a rotation the overlap key, which signs too."""
+    overlap = settings.ledger_overlap_signing_key_file
+    return LedgerSigner.from_key_files(
+        settings.signing_key_file, *([overlap] if overlap else [])
     )
 
 
