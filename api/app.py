@@ -21,7 +21,9 @@ def background_work(
 ) -> list[threading.Thread]:
     """The projection runner, the ledger integrator unless another process runs
     one, and on PostgreSQL the listener that wakes the runner."""
-    work = [threading.Thread(target=services.runner.run, args=(stop,))]
+    work = [
+        threading.Thread(target=runner.run, args=(stop,)) for runner in services.runners
+    ]
     integrator = services.ledger_integrator()
     try:
         integrator.start()  # refuses a ledger that disagrees with its checkpoint
@@ -33,7 +35,7 @@ def background_work(
         notifications = EventNotifications(
             services.settings.database_url,
             services.crm.recorder.channel_name,  # type: ignore[attr-defined]
-            services.runner.news,
+            services.wake_runners,
         )
         work.append(threading.Thread(target=notifications.run, args=(stop,)))
     for thread in work:
@@ -53,7 +55,8 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
             thread.start()
         yield
         stop.set()
-        services.runner.news.set()
+        services.wake_runners()
+
         for thread in threads:
             thread.join(timeout=10)
 

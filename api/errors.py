@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from api.erasure import ErasureNotCompletedError
 from domain.errors import (
     ConsentNotGivenError,
     CustomerNotFoundError,
@@ -33,6 +34,7 @@ DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (PurposeExistsError, 409, "purpose_exists"),
     (PurposeRetiredError, 409, "purpose_retired"),
     (ConsentNotGivenError, 409, "consent_not_given"),
+    (ErasureNotCompletedError, 404, "erasure_not_found"),
 ]
 
 

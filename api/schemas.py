@@ -188,3 +188,33 @@ class ConsistencyProof(BaseModel):
     first: int
     second: int
     hashes: list[str] = Field(description="the RFC 9162 consistency path, base64")
+
+
+class ErasureStep(BaseModel):
+    by: str
+    at: datetime
+    position: int = Field(description="the event's notification id (ledger position)")
+    originator_version: int
+
+
+class ErasureLedgerProof(BaseModel):
+    status: Literal["included", "pending"]
+    detail: str | None = None
+    leaf_index: int | None = None
+    tree_size: int | None = None
+    entry: str | None = Field(None, description="the ledger entry of the shredding")
+    receipt: str | None = Field(None, description="a C2SP tlog-proof of that entry")
+
+
+class ErasureCertificate(BaseModel):
+    """Proof of an erasure; it holds ids, times and proofs, never personal data."""
+
+    format: str
+    subject_id: UUID
+    data_key_id: UUID
+    ground: str
+    requested: ErasureStep
+    shredded: ErasureStep
+    data_key_destroyed_at: datetime
+    issued_at: datetime
+    ledger: ErasureLedgerProof

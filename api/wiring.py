@@ -3,6 +3,7 @@
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from uuid import UUID
 
 from eventsourcing.persistence import Recording
@@ -10,7 +11,13 @@ from psycopg.conninfo import conninfo_to_dict
 
 from api.access import AccessTokens
 from api.settings import Settings
-from crypto_shredding import CryptoShredder, DataKeys, KeyStore, load_wrapping_keys
+from crypto_shredding import (
+    CryptoShredder,
+    DataKeys,
+    KeyStore,
+    PersonalDataMapper,
+    load_wrapping_keys,
+)
 from crypto_shredding.postgres_key_store import PostgresKeyStore
 from crypto_shredding.sqlite_key_store import SQLiteKeyStore
 from domain import CRM
@@ -24,6 +31,7 @@ from ledger import (
 from projections import (
     CustomersById,
     Database,
+    Erasures,
     PostgresDatabase,
     ProjectionRunner,
     SQLiteDatabase,
@@ -41,11 +49,12 @@ class NotifyingCRM(CRM):
     name = "ledgercrm"
 
     def __init__(self, env: dict[str, str], *, shredder: CryptoShredder) -> None:
-        self.recorded = threading.Event()
+        self.wake_ups: list[threading.Event] = []
         super().__init__(env, personal_data=shredder)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        self.recorded.set()
+        for wake_up in self.wake_ups:
+            wake_up.set()
 
 
 @dataclass
@@ -58,6 +67,8 @@ class Services:
     customers: CustomersById
     read_models: Database
     runner: ProjectionRunner
+    erasures: Erasures
+    erasure_runner: ProjectionRunner
     access: AccessTokens
     ledger_store: LedgerStore
     signer: LedgerSigner
@@ -65,6 +76,14 @@ class Services:
     @property
     def ledger(self) -> LedgerReader:
         return LedgerReader(self.ledger_store)
+
+    @property
+    def runners(self) -> list[ProjectionRunner]:
+        return [self.runner, self.erasure_runner]
+
+    def wake_runners(self) -> None:
+        for runner in self.runners:
+            runner.news.set()
 
     def ledger_integrator(self) -> LedgerIntegrator:
         """An integrator for this deployment; `start()` takes the ledger's lock."""
@@ -89,16 +108,12 @@ def open_services(settings: Settings) -> Services:
     data_keys = DataKeys(key_store, load_wrapping_keys(settings.key_file))
     crm = NotifyingCRM(event_store_env(settings), shredder=CryptoShredder(data_keys))
     read_models = _database(settings, SQLITE_READ_MODELS)
+    mapper = cast(PersonalDataMapper, crm.mapper)
     customers = CustomersById(read_models.dialect)
-    runner = ProjectionRunner(
-        customers,
-        read_models,
-        crm.recorder,
-        crm.mapper,  # type: ignore[arg-type]
-    )
-    runner.news = crm.recorded
-    access = AccessTokens(_database(settings, SQLITE_ACCESS))
-    signer = ledger_signer(settings)
+    erasures = Erasures(read_models.dialect)
+    runner = ProjectionRunner(customers, read_models, crm.recorder, mapper)
+    erasure_runner = ProjectionRunner(erasures, read_models, crm.recorder, mapper)
+    crm.wake_ups += [runner.news, erasure_runner.news]
     return Services(
         settings,
         crm,
@@ -106,9 +121,11 @@ def open_services(settings: Settings) -> Services:
         customers,
         read_models,
         runner,
-        access,
+        erasures,
+        erasure_runner,
+        AccessTokens(_database(settings, SQLITE_ACCESS)),
         open_ledger_store(settings.ledger_url),
-        signer,
+        ledger_signer(settings),
     )
 
 

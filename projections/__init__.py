@@ -1,6 +1,7 @@
 """Read models built from the CRM's events, each with its projection_position."""
 
 from projections.customers_by_id import CustomerRow, CustomersById, InteractionRow
+from projections.erasures import ErasureRow, Erasures
 from projections.runner import ProjectionRunner
 from projections.sql import Database, PostgresDatabase, SQLiteDatabase, StorageError
 
@@ -8,6 +9,8 @@ __all__ = [
     "CustomerRow",
     "CustomersById",
     "Database",
+    "ErasureRow",
+    "Erasures",
     "InteractionRow",
     "PostgresDatabase",
     "ProjectionRunner",

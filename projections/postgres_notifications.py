@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -12,17 +13,17 @@ logger = logging.getLogger(__name__)
 
 
 class EventNotifications:
-    """Listens on the events channel and sets `news` on every notification.
+    """Listens on the events channel and calls `wake` on every notification.
 
     eventsourcing's own LISTEN subscription ends when its connection drops; this
-    listener reconnects instead, and sets `news` after each reconnect so that events
-    recorded while it was away are picked up too.
+    listener reconnects instead, and calls `wake` after each reconnect so that
+    events recorded while it was away are picked up too.
     """
 
-    def __init__(self, conninfo: str, channel: str, news: threading.Event) -> None:
+    def __init__(self, conninfo: str, channel: str, wake: Callable[[], None]) -> None:
         self.conninfo = conninfo
         self.channel = channel
-        self.news = news
+        self.wake = wake
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
@@ -37,7 +38,7 @@ class EventNotifications:
             connection.execute(
                 sql.SQL("LISTEN {}").format(sql.Identifier(self.channel))
             )
-            self.news.set()
+            self.wake()
             while not stop.is_set():
                 for _ in connection.notifies(timeout=0.25, stop_after=1):
-                    self.news.set()
+                    self.wake()

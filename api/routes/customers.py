@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from api import schemas
+from api import erasure, schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
 from api.wiring import Services
@@ -142,14 +142,23 @@ def record_agreement(
     return services.crm.record_agreement(actor, customer_id, agreement)
 
 
-@router.post("/{customer_id}/erasure", response_model=schemas.Written)
+@router.post("/{customer_id}/erasure", response_model=schemas.ErasureCertificate)
 def erase_customer(
     customer_id: UUID,
     body: schemas.ErasureRequest,
     actor: Eraser,
     services: ServicesDep,
 ) -> Any:
-    return services.crm.erase_customer(actor, customer_id, body.ground)
+    """DSR-ERASE: shreds the customer's data key; answers the erasure certificate."""
+    return erasure.erase_customer(services, actor, customer_id, body.ground)
+
+
+@router.get(
+    "/{customer_id}/erasure-certificate", response_model=schemas.ErasureCertificate
+)
+def erasure_certificate(customer_id: UUID, actor: Eraser, services: ServicesDep) -> Any:
+    """The certificate of a completed erasure, with its ledger proof once signed."""
+    return erasure.erasure_certificate(services, customer_id)
 
 
 def wait_for_read_side(services: Services, position: int | None) -> None:

@@ -186,7 +186,7 @@ def test_erased_customer_reads_as_unknown_and_takes_no_new_data(
     )
 
     assert erased.status_code == 200
-    unknown = read(callers["sales"], erased.json(), "marketing-email")
+    unknown = read(callers["sales"], written, "marketing-email")
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "customer_not_found"
     refused = callers["sales"].post(

@@ -35,6 +35,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ),
     ("POST", "/v1/customers/{customer_id}/agreements", "customers:write", {}),
     ("POST", "/v1/customers/{customer_id}/erasure", "customers:erase", {}),
+    ("GET", "/v1/customers/{customer_id}/erasure-certificate", "customers:erase", None),
     ("POST", "/v1/customers/{customer_id}/interactions", "interactions:write", {}),
     ("GET", "/v1/customers/{customer_id}/interactions", "interactions:read", None),
     ("GET", "/v1/ledger/checkpoint", "ledger:read", None),

@@ -146,7 +146,7 @@ def test_postgres_notifications_wake_the_runner_when_events_are_recorded(
     listener = EventNotifications(
         services.settings.database_url,
         services.crm.recorder.channel_name,  # type: ignore[attr-defined]
-        news,
+        news.set,
     )
     thread = threading.Thread(target=listener.run, args=(stop,))
     thread.start()
