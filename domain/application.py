@@ -12,6 +12,7 @@ from eventsourcing.persistence import Mapper, Transcoder
 from eventsourcing.utils import get_topic
 
 from domain import validation as valid
+from domain.access import PersonalDataAccess
 from domain.customer import CHANNELS, STAGES, Customer
 from domain.errors import (
     CustomerNotFoundError,
@@ -285,6 +286,19 @@ class CRM(Application[UUID]):
         shredded = self.personal_data.shred(customer_id, reason=ground)
         customer.record_data_key_shredded(shredded.data_key_id, str(actor))
         return self._save(customer)
+
+    def record_personal_data_read(
+        self, actor: Actor, customer_id: UUID, purpose_code: str, fields: list[str]
+    ) -> Written:
+        """PROCESSING-LOG: a read of personal fields, recorded before it is served."""
+        access = PersonalDataAccess._create(
+            PersonalDataAccess.Recorded,
+            customer_id=customer_id,
+            purpose_code=purpose_code,
+            fields=sorted(fields),
+            actor=str(actor),
+        )
+        return self._save(access)
 
     # Interactions
 

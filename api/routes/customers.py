@@ -77,7 +77,10 @@ def get_customer(
     after_position: AfterPosition = None,
 ) -> Any:
     row = readable_customer(services, customer_id, purpose, after_position)
+    present = [field for field, sealed in row.sealed.items() if sealed is not None]
+    services.crm.record_personal_data_read(actor, customer_id, purpose, present)
     opened = {field: _open(services, sealed) for field, sealed in row.sealed.items()}
+
     return schemas.CustomerView(
         **summary(row).model_dump(),
         purpose=purpose,

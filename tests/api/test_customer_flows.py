@@ -4,8 +4,10 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from api.wiring import Services
+from domain.access import PersonalDataAccess
 from tests.api.conftest import Caller, consent_body, purpose_body, registration
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -258,3 +260,24 @@ def test_consent_given_after_registration_opens_reads_for_that_purpose(
 
     assert given.status_code == 201
     assert read(callers["sales"], given.json(), "newsletter").status_code == 200
+
+
+@pytest.mark.requirement("PROCESSING-LOG")
+def test_every_read_of_personal_fields_is_recorded_with_purpose_and_fields(
+    callers: dict[str, Caller], marketing: dict[str, Any], services: Services
+) -> None:
+    written = register(callers["sales"], marketing, email="an@example.vn")
+
+    read(callers["sales"], written, "marketing-email")
+    refused = read(callers["sales"], written, "no-such-purpose")
+
+    recorded = services.crm.recorder.select_notifications(
+        start=None, limit=100, topics=[get_topic(PersonalDataAccess.Recorded)]
+    )
+    assert refused.status_code == 404
+    assert len(recorded) == 1
+    access = services.crm.repository.get(UUID(str(recorded[0].originator_id)))
+    assert access.customer_id == UUID(written["id"])
+    assert access.purpose_code == "marketing-email"
+    assert access.fields == ["email", "full_name", "phone"]
+    assert b"an@example.vn" not in recorded[0].state
