@@ -179,6 +179,36 @@ def print_vkey(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def replay(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Prints a customer's non-personal state as of a moment, replayed from events."""
+    from datetime import UTC, datetime
+    from uuid import UUID
+
+    from api.routes.replay import replayed
+    from api.wiring import open_services
+    from domain.errors import DomainError
+
+    try:
+        customer_id = UUID(arguments.customer_id)
+        as_of = datetime.fromisoformat(arguments.as_of or datetime.now(UTC).isoformat())
+    except ValueError as error:
+        raise SettingsError(
+            f"{error}: give a customer id (UUID) and --as-of as an ISO time such as "
+            "2026-12-01T00:00:00+07:00"
+        ) from None
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    services = open_services(settings)
+    try:
+        customer = services.crm.customer_as_of(customer_id, as_of)
+    except DomainError as error:
+        raise SettingsError(str(error)) from None
+    finally:
+        services.close()
+    print(replayed(customer, as_of, None).model_dump_json(indent=2))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgercrm",
@@ -205,7 +235,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--name", required=True, help="who or what holds the token")
     create.set_defaults(command=create_token)
+    replay_parser = commands.add_parser(
+        "replay", help="a customer's state at a moment, without personal fields"
+    )
+    replay_parser.add_argument("customer_id")
+    replay_parser.add_argument("--as-of", help="ISO time; default now (UTC if no zone)")
+    replay_parser.set_defaults(command=replay)
     ledger = commands.add_parser("ledger", help="the audit ledger")
+
     ledger_commands = ledger.add_subparsers(required=True, metavar="ACTION")
     ledger_commands.add_parser(
         "integrate", help="run the ledger integrator alone, until interrupted"

@@ -11,6 +11,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "interactions:write": frozenset({"sales"}),
     "interactions:read": frozenset({"sales", "dpo"}),
     "ledger:read": frozenset({"auditor", "dpo"}),
+    "customers:replay": frozenset({"auditor", "dpo"}),
 }
 
 

@@ -218,3 +218,32 @@ class ErasureCertificate(BaseModel):
     data_key_destroyed_at: datetime
     issued_at: datetime
     ledger: ErasureLedgerProof
+
+
+class ReplayedConsent(BaseModel):
+    notice_version: int
+    notice_sha256: str
+    channel: str
+    evidence_ref: str
+    given_by: str
+    given_at: datetime
+    withdrawn_at: datetime | None
+
+
+class ReplayedCustomer(BaseModel):
+    """A customer's state at `as_of`, replayed from events."""
+
+    id: UUID
+    as_of: datetime
+    version: int = Field(description="how many of the customer's events it reflects")
+    stage: str
+    owner: str
+    tags: list[str]
+    jurisdiction: str
+    consents: dict[str, ReplayedConsent]
+    agreements: dict[str, str]
+    erasure_requested: bool
+    erased: bool
+    personal: PersonalFields | None = Field(
+        None, description="for the dpo only; null for auditors"
+    )

@@ -1,6 +1,7 @@
 """The CRM application service: every command checks its rules, then records events."""
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -271,6 +272,18 @@ class CRM(Application[UUID]):
             customer: Customer = self.repository.get(customer_id)
         except AggregateNotFoundError:
             raise CustomerNotFoundError from None
+        if not isinstance(customer, Customer):
+            raise CustomerNotFoundError
+        return customer
+
+    def customer_as_of(self, customer_id: UUID, as_of: datetime) -> Customer:
+        """The customer as they stood at `as_of`, replayed from their events."""
+        customer: Customer | None = None
+        events: Iterator[Any] = self.events.get(customer_id)
+        for event in events:
+            if event.timestamp > as_of:
+                break
+            customer = event.mutate(customer)
         if not isinstance(customer, Customer):
             raise CustomerNotFoundError
         return customer

@@ -11,6 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from api.settings import load_settings
+from api.wiring import open_services
+
 
 def ledgercrm(
     data_dir: Path, *arguments: str, **env: str
@@ -189,3 +192,27 @@ def test_ledger_integrate_export_and_offline_verification(tmp_path: Path) -> Non
     assert b"Nguy" not in b"".join(
         p.read_bytes() for p in export_dir.rglob("*") if p.is_file()
     )
+
+
+def test_replay_prints_a_customers_state_without_personal_fields(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "var"
+    ledgercrm(data_dir, "init", "--demo")
+    services = open_services(load_settings(data_dir=data_dir))
+    try:
+        services.runner.catch_up()
+        customer = services.customers.customers(services.read_models, limit=1)[0]
+    finally:
+        services.close()
+
+    result = ledgercrm(data_dir, "replay", str(customer.customer_id))
+    too_early = ledgercrm(
+        data_dir, "replay", str(customer.customer_id), "--as-of", "2000-01-01"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f'"id": "{customer.customer_id}"' in result.stdout
+    assert '"personal": null' in result.stdout
+    assert "Nguy" not in result.stdout and "@example.vn" not in result.stdout
+    assert too_early.returncode == 2 and "no customer" in too_early.stderr

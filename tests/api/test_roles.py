@@ -38,6 +38,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/customers/{customer_id}/erasure-certificate", "customers:erase", None),
     ("POST", "/v1/customers/{customer_id}/interactions", "interactions:write", {}),
     ("GET", "/v1/customers/{customer_id}/interactions", "interactions:read", None),
+    ("GET", "/v1/customers/{customer_id}/replay", "customers:replay", None),
     ("GET", "/v1/ledger/checkpoint", "ledger:read", None),
     ("GET", "/v1/ledger/vkey", "ledger:read", None),
     ("GET", "/v1/ledger/entries", "ledger:read", None),
