@@ -8,7 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
-from api.routes import customers, health, interactions, ledger, purposes, replay
+from api.routes import (
+    customers,
+    health,
+    interactions,
+    ledger,
+    purposes,
+    replay,
+    statistics,
+)
 from api.wiring import Services
 from ledger import IntegratorAlreadyRunning
 from projections.postgres_notifications import EventNotifications
@@ -72,6 +80,7 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     )
     app.state.services = services
     install_error_handlers(app)
-    for module in (health, purposes, customers, interactions, ledger, replay):
+    routers = (health, purposes, customers, interactions, ledger, replay, statistics)
+    for module in routers:
         app.include_router(module.router)
     return app

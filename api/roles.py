@@ -12,6 +12,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "interactions:read": frozenset({"sales", "dpo"}),
     "ledger:read": frozenset({"auditor", "dpo"}),
     "customers:replay": frozenset({"auditor", "dpo"}),
+    "statistics:read": frozenset({"manager", "dpo"}),
 }
 
 

@@ -247,3 +247,29 @@ class ReplayedCustomer(BaseModel):
     personal: PersonalFields | None = Field(
         None, description="for the dpo only; null for auditors"
     )
+
+
+class StatisticsGroup(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    value: str
+    count: int | None = Field(description="null when the group is too small to show")
+
+
+class StatisticsConsentRate(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    purpose_code: str
+    rate: float | None = Field(description="null when too few have or lack consent")
+
+
+class CustomerStatistics(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    min_group: int
+    customers: int | None
+    by_stage: list[StatisticsGroup]
+    by_owner: list[StatisticsGroup]
+    by_jurisdiction: list[StatisticsGroup]
+    consent_rates: list[StatisticsConsentRate]
+    interactions_by_week: list[StatisticsGroup]

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         description="a copy of the latest ledger checkpoint, kept apart from the "
         "database; default <data_dir>/ledger_checkpoint.latest",
     )
+    statistics_min_group: int = Field(
+        5, ge=2, description="statistics hide groups with fewer members than this"
+    )
     read_wait_seconds: float = Field(
         5.0, ge=0, le=60, description="longest a read waits for its projection"
     )

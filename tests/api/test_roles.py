@@ -39,6 +39,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/customers/{customer_id}/interactions", "interactions:write", {}),
     ("GET", "/v1/customers/{customer_id}/interactions", "interactions:read", None),
     ("GET", "/v1/customers/{customer_id}/replay", "customers:replay", None),
+    ("GET", "/v1/statistics/customers", "statistics:read", None),
     ("GET", "/v1/ledger/checkpoint", "ledger:read", None),
     ("GET", "/v1/ledger/vkey", "ledger:read", None),
     ("GET", "/v1/ledger/entries", "ledger:read", None),
