@@ -2,13 +2,21 @@
 
 Used by the offline verifier on an export and by the integrator on its own
 store at start-up. Standard library only.
+
+Known limit: one process audits about 120,000 entries a second, a fifth of the
+rate of bare hashlib.sha256 calls over the same records (bench/verify.py), short
+of the 50 % the ledger's issue asks for. Decoding bundles, reading entries and
+rebuilding the tree cost more than the hashes in CPython; auditing bundles in
+several processes, or moving entry parsing and bundle decoding into C, would
+lift it.
 """
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from ledger.entries import parse_entry
+from ledger.entries import ENTRY_FORMAT, parse_entry
 from ledger.errors import LedgerDivergence
 from ledger.merkle import EMPTY_ROOT, leaf_hash
 from ledger.notes import LedgerCheckpoint
@@ -74,31 +82,44 @@ class _TreeAudit:
     def _audit_bundle(self, bundle: TileAddress) -> None:
         entries = self.source.entry_bundle(bundle.index, bundle.width)
         start = bundle.index * TILE_WIDTH
-        for offset, entry in enumerate(entries[: bundle.width]):
-            self._check_entry(start + offset, entry)
+        self._check_entries(start, entries[: bundle.width])
 
         leaves = [leaf_hash(entry) for entry in entries]
         self._compare_leaves(bundle, leaves)
+        self._append(start, leaves)
+        changed = self.builder.take_changed()
+        self._compare_tiles([t for t in changed if t.level and t.width == TILE_WIDTH])
+
+    def _append(self, start: int, leaves: list[bytes]) -> None:
+        """Add leaves to the rebuilt tree, keeping the roots asked for on the way."""
+        end = start + len(leaves)
+        if not any(start < size <= end for size in self.root_sizes):
+            for leaf in leaves:
+                self.builder.append(leaf)
+            return
         for leaf in leaves:
             self.builder.append(leaf)
             if self.builder.size in self.root_sizes:
                 self.roots[self.builder.size] = self.builder.root()
-        changed = self.builder.take_changed()
-        self._compare_tiles([t for t in changed if t.level and t.width == TILE_WIDTH])
 
-    def _check_entry(self, index: int, entry: bytes) -> None:
+    def _check_entries(self, start: int, entries: list[bytes]) -> None:
         """Entry checks wait until the tree is known good, which decides blame."""
-        if self.check_entry is None or self.entry_problem is not None:
+        check = self.check_entry
+        if check is None or self.entry_problem is not None:
             return
         try:
-            self.check_entry(index, entry)
+            for offset, entry in enumerate(entries):
+                check(start + offset, entry)
         except LedgerDivergence as problem:
             self.entry_problem = problem
 
     def _compare_leaves(self, bundle: TileAddress, leaves: list[bytes]) -> None:
         self.tiles_checked += 1
+        stored_bytes = self.source.tile(0, bundle.index, bundle.width) or b""
+        if len(leaves) == bundle.width and b"".join(leaves) == stored_bytes:
+            return
         path = tile_path(0, bundle.index, bundle.width)
-        stored = split_hashes(self.source.tile(0, bundle.index, bundle.width) or b"")
+        stored = split_hashes(stored_bytes)
         offset = _first_difference(leaves, stored)
         start = bundle.index * TILE_WIDTH
         if len(leaves) != bundle.width:
@@ -118,8 +139,10 @@ class _TreeAudit:
     def _compare_tiles(self, tiles: list[Tile]) -> None:
         for tile in tiles:
             self.tiles_checked += 1
-            rebuilt = split_hashes(tile.hashes)
             stored_bytes = self.source.tile(tile.level, tile.index, tile.width)
+            if stored_bytes == tile.hashes:
+                continue
+            rebuilt = split_hashes(tile.hashes)
             stored = split_hashes(stored_bytes or b"")
             offset = _first_difference(rebuilt, stored)
             if offset is not None:
@@ -261,6 +284,50 @@ def audit_tree(
     return TreeAudit(roots, audit.tiles_checked)
 
 
+# Printable ASCII without quote or backslash: the JSON text is the value itself.
+_TEXT = rb'"([ !#-\[\]-~]*)"'
+_NUMBER = rb"(-?(?:0|[1-9][0-9]{0,17}))"
+_CANONICAL_ENTRY = re.compile(
+    b"".join(
+        [
+            rb'\{(?:"actor":' + _TEXT + rb",)?",
+            rb'"format":"' + re.escape(ENTRY_FORMAT.encode()) + rb'",',
+            rb'"notification_id":' + _NUMBER + rb",",
+            rb'"originator_id":' + _TEXT + rb",",
+            rb'"originator_version":' + _NUMBER + rb",",
+            rb'"recorded_at":' + _TEXT + rb",",
+            rb'"state_sha256":' + _TEXT + rb",",
+            rb'"topic":' + _TEXT + rb"\}",
+        ]
+    )
+)
+
+
+def parse_canonical_entry(entry: bytes) -> dict[str, Any]:
+    """What parse_entry returns, sooner for the canonical entries the ledger writes.
+
+    Parsing every entry as JSON took half of an audit. The pattern matches only
+    canonical entries with the known fields, whole numbers and strings free of
+    escapes, whose values it therefore reads exactly as JSON would; any other
+    entry goes to parse_entry, which decides and says what is wrong.
+    """
+    match = _CANONICAL_ENTRY.fullmatch(entry)
+    if match is None:
+        return parse_entry(entry)
+    actor, notification_id, originator_id, version, recorded_at, digest, topic = (
+        match.groups()
+    )
+    fields: dict[str, Any] = {} if actor is None else {"actor": actor.decode()}
+    fields["format"] = ENTRY_FORMAT
+    fields["notification_id"] = int(notification_id)
+    fields["originator_id"] = originator_id.decode()
+    fields["originator_version"] = int(version)
+    fields["recorded_at"] = recorded_at.decode()
+    fields["state_sha256"] = digest.decode()
+    fields["topic"] = topic.decode()
+    return fields
+
+
 class EntryOrder:
     """Checks that entries parse and follow notification order."""
 
@@ -269,7 +336,7 @@ class EntryOrder:
 
     def __call__(self, index: int, entry: bytes) -> dict[str, Any]:
         try:
-            fields = parse_entry(entry)
+            fields = parse_canonical_entry(entry)
         except ValueError as error:
             raise LedgerDivergence(
                 "entry-format", f"entry {index} is malformed: {error}", index=index

@@ -2,10 +2,13 @@
 
 Needs only the standard library, `cryptography` and the ledger's own pure
 modules (errors, merkle, tiles, notes, entries, receipts, audit): no database
-driver, framework or network. Run it as
+driver, framework or network. Run it as `ledgercrm-verify` or
+`python -m ledger.verify`, in one of four modes:
 
-    python -m ledger.verify EXPORT_DIR --vkey VKEY [--known-checkpoint FILE]
-    python -m ledger.verify --receipt FILE --vkey VKEY [--event-state FILE]
+    ledgercrm-verify EXPORT_DIR --vkey VKEY [--known-checkpoint FILE ...]
+    ledgercrm-verify --checkpoint FILE --vkey VKEY
+    ledgercrm-verify --consistency OLD NEW --vkey VKEY (--proof FILE | --tiles DIR)
+    ledgercrm-verify --receipt FILE --vkey VKEY [--entry FILE] [--event-state FILE]
 """
 
 import argparse
@@ -23,12 +26,14 @@ from ledger.errors import (
     ConsistencyProofError,
     InclusionProofError,
     LedgerDivergence,
+    LedgerLookupError,
     NoteVerificationError,
     ReceiptError,
     SigningKeyError,
     VerificationError,
 )
 from ledger.merkle import (
+    EMPTY_ROOT,
     consistency_proof,
     leaf_hash,
     verify_consistency,
@@ -37,8 +42,10 @@ from ledger.merkle import (
 from ledger.notes import (
     LedgerCheckpoint,
     NoteVerifierKey,
+    decode_base64,
     encode_base64,
     open_ledger_checkpoint,
+    read_ledger_checkpoint,
 )
 from ledger.receipts import parse_receipt
 from ledger.tiles import (
@@ -60,13 +67,28 @@ def load_verifier_keys(vkeys: Sequence[str]) -> list[NoteVerifierKey]:
 
 def verify_checkpoint(note: bytes, vkeys: Sequence[str]) -> LedgerCheckpoint:
     """A ledger checkpoint whose signature by a vkey named as its origin holds."""
-    return open_ledger_checkpoint(note, load_verifier_keys(vkeys))
+    signed = open_ledger_checkpoint(note, load_verifier_keys(vkeys))
+    _check_empty_root(signed)
+    return signed
+
+
+def _check_empty_root(signed: LedgerCheckpoint) -> None:
+    if signed.size == 0 and signed.root_hash != EMPTY_ROOT:
+        raise LedgerDivergence(
+            "root-hash",
+            "a ledger checkpoint of tree size 0 must carry the empty-tree root",
+            expected=EMPTY_ROOT.hex(),
+            found=signed.root_hash.hex(),
+        )
 
 
 def verify_checkpoint_consistency(
     older: LedgerCheckpoint, newer: LedgerCheckpoint, proof: Sequence[bytes]
 ) -> None:
-    """Check that `newer` extends `older` (same origin, RFC 9162 proof)."""
+    """Check that `newer` extends `older` (same origin, RFC 9162 proof).
+
+    Every tree extends the empty tree, so from size 0 the proof must be empty.
+    """
     if older.origin != newer.origin:
         raise LedgerDivergence(
             "origin",
@@ -75,8 +97,150 @@ def verify_checkpoint_consistency(
             found=newer.origin,
         )
     if older.size == 0:
+        _check_from_empty(older, newer, proof)
         return
     verify_consistency(older.size, newer.size, proof, older.root_hash, newer.root_hash)
+
+
+def _check_from_empty(
+    older: LedgerCheckpoint, newer: LedgerCheckpoint, proof: Sequence[bytes]
+) -> None:
+    if proof:
+        raise ConsistencyProofError(
+            f"a consistency proof from the empty tree must be empty, not "
+            f"{len(proof)} hashes long"
+        )
+    for signed in (older, newer):
+        if signed.size == 0 and signed.root_hash != EMPTY_ROOT:
+            raise ConsistencyProofError(
+                "a tree head of size 0 must carry the empty-tree root"
+            )
+
+
+@dataclass(frozen=True)
+class ConsistencyProofFile:
+    """A consistency proof as the API serves it: two tree sizes and the hashes."""
+
+    first: int
+    second: int
+    hashes: list[bytes]
+
+    @classmethod
+    def parse(cls, document: bytes) -> "ConsistencyProofFile":
+        """Read `{"first": N, "second": M, "hashes": [base64, ...]}` strictly."""
+        try:
+            fields = json.loads(document)
+        except ValueError:
+            raise ConsistencyProofError("the proof file is not JSON") from None
+        if not isinstance(fields, dict) or not isinstance(fields.get("hashes"), list):
+            raise ConsistencyProofError(
+                'the proof file must be {"first": N, "second": M, "hashes": [...]}'
+            )
+        hashes = [_proof_hash(value) for value in fields["hashes"]]
+        return cls(_tree_size(fields, "first"), _tree_size(fields, "second"), hashes)
+
+
+def _tree_size(fields: dict[str, Any], name: str) -> int:
+    size = fields.get(name)
+    if type(size) is not int or size < 0:
+        raise ConsistencyProofError(f"the proof's {name!r} is not a tree size")
+    return size
+
+
+def _proof_hash(value: object) -> bytes:
+    if not isinstance(value, str):
+        raise ConsistencyProofError("the proof's hashes must be base64 strings")
+    try:
+        return decode_base64(value)
+    except ValueError as error:
+        raise ConsistencyProofError(f"the proof's hash {error}") from None
+
+
+@dataclass
+class ConsistencyReport:
+    """Two verified ledger checkpoints, the second extending the first."""
+
+    origin: str
+    first_size: int
+    first_root_hash: str
+    second_size: int
+    second_root_hash: str
+    proof_hashes: int
+    proof_from: str
+
+
+def verify_ledger_checkpoints(
+    first: bytes,
+    second: bytes,
+    vkeys: Sequence[str],
+    proof: ConsistencyProofFile | Path | str,
+) -> ConsistencyReport:
+    """Verify two ledger checkpoints and that the second extends the first.
+
+    1. Verify both signatures with the vkeys.
+    2. Take the proof from a proof file (its sizes must be the checkpoints')
+       or compute it from the tiles of an export directory.
+    3. Check origins and the RFC 9162 consistency proof between the roots.
+    """
+    keys = load_verifier_keys(vkeys)
+    older, newer = (_open_checkpoint(note, keys) for note in (first, second))
+    if older.size > newer.size:
+        raise ConsistencyProofError(
+            f"the first ledger checkpoint (tree size {older.size}) is larger than "
+            f"the second ({newer.size}): give the older one first"
+        )
+
+    if isinstance(proof, ConsistencyProofFile):
+        _check_proof_sizes(proof, older, newer)
+        hashes, source = proof.hashes, "proof file"
+    else:
+        hashes = _proof_from_tiles(Path(proof), older, newer)
+        source = f"tiles of {proof}"
+    verify_checkpoint_consistency(older, newer, hashes)
+    return ConsistencyReport(
+        older.origin,
+        older.size,
+        encode_base64(older.root_hash),
+        newer.size,
+        encode_base64(newer.root_hash),
+        len(hashes),
+        source,
+    )
+
+
+def _open_checkpoint(note: bytes, keys: Sequence[NoteVerifierKey]) -> LedgerCheckpoint:
+    signed = open_ledger_checkpoint(note, keys)
+    _check_empty_root(signed)
+    return signed
+
+
+def _check_proof_sizes(
+    proof: ConsistencyProofFile, older: LedgerCheckpoint, newer: LedgerCheckpoint
+) -> None:
+    if (proof.first, proof.second) != (older.size, newer.size):
+        raise ConsistencyProofError(
+            f"the proof joins tree sizes {proof.first} and {proof.second}, but the "
+            f"checkpoints are at sizes {older.size} and {newer.size}; ask for "
+            f"the proof from {older.size} to {newer.size}"
+        )
+
+
+def _proof_from_tiles(
+    directory: Path, older: LedgerCheckpoint, newer: LedgerCheckpoint
+) -> list[bytes]:
+    """The proof computed from an export's tiles; the roots still decide."""
+    note = ExportDirectory(directory).read("checkpoint")
+    if note is None:
+        raise LedgerLookupError(f"{directory} holds no export (no checkpoint file)")
+    export = ExportDirectory(directory, read_ledger_checkpoint(note).size)
+    if newer.size > export.size:
+        raise LedgerLookupError(
+            f"the export in {directory} ends at tree size {export.size}, before the "
+            f"newer ledger checkpoint ({newer.size}); give a newer export or --proof"
+        )
+    return consistency_proof(
+        TileHashReader(export.read_tile, newer.size), older.size, newer.size
+    )
 
 
 class ExportDirectory:
@@ -142,7 +306,8 @@ class _EventDigests:
                 "event-bundle", f"{self.path} is malformed: {error}", path=self.path
             ) from None
 
-    def check(self, index: int, fields: dict[str, Any]) -> None:
+    def check(self, index: int, fields: dict[str, Any]) -> bytes:
+        """The stored event of entry `index`, once its digest matched."""
         notification_id = fields["notification_id"]
         state = self.states.pop(notification_id, None)
         if state is None:
@@ -165,6 +330,7 @@ class _EventDigests:
                 found=digest,
             )
         self.checked += 1
+        return state
 
     def finish(self) -> None:
         if self.states:
@@ -178,6 +344,50 @@ class _EventDigests:
             )
 
 
+SHREDDED_EVENT_SUFFIX = "DataKeyShredded"
+SHREDDED_NOTE = (
+    "the data keys of these subjects were destroyed (crypto-shredding): their "
+    "personal fields are unrecoverable by design; their events are stored "
+    "unchanged as ciphertext and still verify"
+)
+
+
+def records_shredding(topic: str) -> bool:
+    """Whether an event's class name ends with `DataKeyShredded`.
+
+    A convention, not a type: the ledger knows no application, so any event
+    class named so (`domain.customer:Customer.DataKeyShredded`) reports its
+    originator as a subject whose data key was destroyed. The suffix holds no
+    `:` or `.`, so the topic ends with it exactly when the class name does.
+    """
+    return topic.endswith(SHREDDED_EVENT_SUFFIX)
+
+
+@dataclass
+class ShreddedSubject:
+    """An entry that records the destruction of a data subject's data key."""
+
+    originator_id: str
+    index: int
+    notification_id: int
+    data_key_id: str | None
+
+
+def _shredded_subject(
+    index: int, fields: dict[str, Any], state: bytes | None
+) -> ShreddedSubject:
+    data_key_id = None
+    if state is not None:
+        try:
+            event = json.loads(state)
+        except ValueError:
+            event = None
+        if isinstance(event, dict) and isinstance(event.get("data_key_id"), str):
+            data_key_id = event["data_key_id"]
+    notification_id = fields["notification_id"]
+    return ShreddedSubject(fields["originator_id"], index, notification_id, data_key_id)
+
+
 class _ExportEntries:
     """The checks of each exported entry: format, order and its stored event."""
 
@@ -186,13 +396,17 @@ class _ExportEntries:
         self.events = None
         if (export.directory / "events").is_dir():
             self.events = _EventDigests(export)
+        self.shredded: list[ShreddedSubject] = []
 
     def __call__(self, index: int, entry: bytes) -> None:
         fields = self.order(index, entry)
+        state = None
         if self.events is not None:
             if index % TILE_WIDTH == 0:
                 self.events.load(index // TILE_WIDTH)
-            self.events.check(index, fields)
+            state = self.events.check(index, fields)
+        if records_shredding(fields["topic"]):
+            self.shredded.append(_shredded_subject(index, fields, state))
 
     def finish(self) -> int:
         """Raise for stored events left over; return how many were checked."""
@@ -213,6 +427,7 @@ class ExportReport:
     tiles_checked: int
     event_records_checked: int
     known_checkpoints: list[int] = field(default_factory=list)
+    shredded_subjects: list[ShreddedSubject] = field(default_factory=list)
 
 
 def verify_export(
@@ -225,7 +440,8 @@ def verify_export(
     1. Verify the export's checkpoint and every known checkpoint against vkeys.
     2. Refuse an export older than a known checkpoint (a rollback).
     3. Rebuild every leaf and tile from the entries and compare them (audit_tree);
-       check entry order and, where the export has them, each stored event.
+       check entry order and, where the export has them, each stored event;
+       note the entries that record a shredded subject (records_shredding).
     4. Check each known checkpoint's root and a consistency proof to it.
     """
     keys = load_verifier_keys(vkeys)
@@ -250,6 +466,7 @@ def verify_export(
         tiles_checked=audit.tiles_checked,
         event_records_checked=event_records_checked,
         known_checkpoints=[checkpoint.size for checkpoint in known],
+        shredded_subjects=entries.shredded,
     )
 
 
@@ -366,35 +583,94 @@ def _receipt_entry(extra: bytes | None, entry: bytes | None) -> bytes:
     return found
 
 
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+_MODES = ("checkpoint", "consistency", "receipt")
+_OPTION_MODE = {
+    "known_checkpoint": "export",
+    "proof": "consistency",
+    "tiles": "consistency",
+    "entry": "receipt",
+    "event_state": "receipt",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m ledger.verify",
-        description="Verify a LedgerCRM ledger export or receipt offline.",
+        prog="ledgercrm-verify",
+        description="Verify a LedgerCRM ledger export, ledger checkpoint, "
+        "consistency proof or receipt offline, and print a JSON report.",
+        epilog="Exit status: 0 verified, 1 a check failed, 2 misuse or unreadable "
+        "input.",
     )
-    parser.add_argument("export_dir", nargs="?", type=Path, help="export directory")
-    parser.add_argument("--vkey", action="append", default=[], help="verifier key")
-    parser.add_argument("--vkey-file", type=Path, help="file holding the vkey")
+    parser.add_argument(
+        "export_dir", nargs="?", type=Path, help="audit this export in full"
+    )
+    modes = parser.add_mutually_exclusive_group()
+    modes.add_argument(
+        "--checkpoint", type=Path, metavar="FILE", help="verify a ledger checkpoint"
+    )
+    modes.add_argument(
+        "--consistency",
+        nargs=2,
+        type=Path,
+        metavar=("OLD", "NEW"),
+        help="verify two ledger checkpoints and that NEW extends OLD",
+    )
+    modes.add_argument(
+        "--receipt", type=Path, metavar="FILE", help="verify a receipt (.tlog-proof)"
+    )
+    _add_inputs(parser)
+    return parser
+
+
+def _add_inputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vkey", action="append", default=[], help="a verifier key")
+    parser.add_argument(
+        "--vkey-file", action="append", default=[], type=Path, help="vkeys, one a line"
+    )
     parser.add_argument(
         "--known-checkpoint",
         action="append",
         default=[],
         type=Path,
-        help="a ledger checkpoint kept earlier; the export must extend it",
+        help="export: a ledger checkpoint kept earlier; the export must extend it",
     )
-    parser.add_argument("--receipt", type=Path, help="a receipt (.tlog-proof)")
-    parser.add_argument("--entry", type=Path, help="the entry, if not in the receipt")
-    parser.add_argument("--event-state", type=Path, help="the stored event bytes")
-    arguments = parser.parse_args(argv)
-    if arguments.export_dir is None and arguments.receipt is None:
-        parser.error("give an export directory or --receipt FILE")
-    return arguments
+    parser.add_argument(
+        "--proof", type=Path, help='consistency: {"first", "second", "hashes"} JSON'
+    )
+    parser.add_argument(
+        "--tiles", type=Path, metavar="DIR", help="consistency: proof from an export"
+    )
+    parser.add_argument("--entry", type=Path, help="receipt: the entry, if not in it")
+    parser.add_argument("--event-state", type=Path, help="receipt: the stored event")
 
 
-def _run(arguments: argparse.Namespace) -> dict[str, Any]:
-    vkeys = list(arguments.vkey)
-    if arguments.vkey_file is not None:
-        vkeys.append(arguments.vkey_file.read_text().strip())
-    if arguments.receipt is not None:
+def _mode(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> str:
+    """The one mode asked for; parser.error (exit 2) for a mix of modes."""
+    chosen = [mode for mode in _MODES if getattr(arguments, mode) is not None]
+    if arguments.export_dir is not None:
+        chosen.append("export")
+    if len(chosen) != 1:
+        parser.error(
+            "give an export directory, or one of --checkpoint, --consistency and "
+            "--receipt"
+        )
+    mode = chosen[0]
+    for option, owner in _OPTION_MODE.items():
+        if getattr(arguments, option) not in (None, []) and owner != mode:
+            flag = "--" + option.replace("_", "-")
+            parser.error(f"{flag} belongs to the {owner} mode, not the {mode} mode")
+    if mode == "consistency" and (arguments.proof is None) == (arguments.tiles is None):
+        parser.error("--consistency needs either --proof FILE or --tiles EXPORT_DIR")
+    return mode
+
+
+def _run(mode: str, arguments: argparse.Namespace) -> dict[str, Any]:
+    vkeys = _vkeys(arguments)
+    if mode == "checkpoint":
+        return _checkpoint_report(arguments.checkpoint, vkeys)
+    if mode == "consistency":
+        return _consistency_report(arguments, vkeys)
+    if mode == "receipt":
         receipt = verify_receipt(
             arguments.receipt.read_bytes(),
             vkeys,
@@ -402,8 +678,47 @@ def _run(arguments: argparse.Namespace) -> dict[str, Any]:
             event_state=_read_optional(arguments.event_state),
         )
         return asdict(receipt)
-    known = [path.read_bytes() for path in arguments.known_checkpoint]
-    return asdict(verify_export(arguments.export_dir, vkeys, known))
+    return _export_report(arguments.export_dir, vkeys, arguments.known_checkpoint)
+
+
+def _checkpoint_report(path: Path, vkeys: Sequence[str]) -> dict[str, Any]:
+    signed = verify_checkpoint(path.read_bytes(), vkeys)
+    root_hash = encode_base64(signed.root_hash)
+    return {"origin": signed.origin, "tree_size": signed.size, "root_hash": root_hash}
+
+
+def _consistency_report(
+    arguments: argparse.Namespace, vkeys: Sequence[str]
+) -> dict[str, Any]:
+    first, second = (path.read_bytes() for path in arguments.consistency)
+    proof = arguments.tiles
+    if arguments.proof is not None:
+        proof = ConsistencyProofFile.parse(arguments.proof.read_bytes())
+    return asdict(verify_ledger_checkpoints(first, second, vkeys, proof))
+
+
+def _export_report(
+    directory: Path, vkeys: Sequence[str], known: Sequence[Path]
+) -> dict[str, Any]:
+    if not directory.is_dir():
+        raise LedgerLookupError(f"{directory} is not a directory; give the export's")
+    report = verify_export(directory, vkeys, [path.read_bytes() for path in known])
+    result = asdict(report)
+    if report.shredded_subjects:
+        result["shredded_subjects_note"] = SHREDDED_NOTE
+    return result
+
+
+def _vkeys(arguments: argparse.Namespace) -> list[str]:
+    """The --vkey values and every non-blank line of each --vkey-file."""
+    vkeys = list(arguments.vkey)
+    for path in arguments.vkey_file:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise SigningKeyError(f"{path} is not a text file of vkeys") from None
+        vkeys.extend(line.strip() for line in text.splitlines() if line.strip())
+    return vkeys
 
 
 def _read_optional(path: Path | None) -> bytes | None:
@@ -411,14 +726,23 @@ def _read_optional(path: Path | None) -> bytes | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Print a JSON report; exit 0 when verified, 1 on divergence, 2 on misuse."""
-    arguments = _arguments(argv)
-    mode = "export" if arguments.receipt is None else "receipt"
+    """Print a JSON report; return 0 when verified, 1 on divergence, 2 on misuse.
+
+    Reads sys.argv without `argv`, so it serves as the `ledgercrm-verify`
+    console script.
+    """
+    parser = _parser()
     try:
-        report = {"ok": True, "mode": mode, **_run(arguments)}
+        arguments = parser.parse_args(argv)
+        mode = _mode(parser, arguments)
+    except SystemExit as exit_request:  # --help, or misuse argparse printed
+        code = exit_request.code
+        return code if isinstance(code, int) else 2
+    try:
+        report = {"ok": True, "mode": mode, **_run(mode, arguments)}
     except VerificationError as error:
         report, status = {"ok": False, "mode": mode, "failure": _failure(error)}, 1
-    except (SigningKeyError, OSError) as error:
+    except (SigningKeyError, LedgerLookupError, OSError) as error:
         report, status = {"ok": False, "mode": mode, "error": str(error)}, 2
     else:
         status = 0
