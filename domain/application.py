@@ -1,7 +1,6 @@
 """The CRM application service: every command checks its rules, then records events."""
 
 from collections.abc import Iterator, Sequence
-
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
