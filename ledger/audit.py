@@ -94,8 +94,7 @@ class _TreeAudit:
         """Add leaves to the rebuilt tree, keeping the roots asked for on the way."""
         end = start + len(leaves)
         if not any(start < size <= end for size in self.root_sizes):
-            for leaf in leaves:
-                self.builder.append(leaf)
+            self.builder.extend(leaves)
             return
         for leaf in leaves:
             self.builder.append(leaf)

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -14,6 +15,7 @@ logger = logging.getLogger(__name__)
 
 ENTRY_FORMAT = "ledgercrm-entry/1"
 MAX_ACTOR_CHARS = 256
+_EVENT_HEADER = struct.Struct(">QI")
 _REQUIRED = {
     "format": str,
     "notification_id": int,
@@ -150,14 +152,14 @@ def encode_event_bundle(records: Sequence[tuple[int, bytes]]) -> bytes:
 
 def decode_event_bundle(bundle: bytes) -> dict[int, bytes]:
     """The stored event states of a bundle by notification id; ValueError if cut."""
-    states, position = {}, 0
-    while position < len(bundle):
-        if position + 12 > len(bundle):
+    states, position, end = {}, 0, len(bundle)
+    read_header = _EVENT_HEADER.unpack_from
+    while position < end:
+        if position + 12 > end:
             raise ValueError(f"bundle ends inside a record header at byte {position}")
-        notification_id = int.from_bytes(bundle[position : position + 8], "big")
-        length = int.from_bytes(bundle[position + 8 : position + 12], "big")
+        notification_id, length = read_header(bundle, position)
         position += 12
-        if position + length > len(bundle):
+        if position + length > end:
             raise ValueError(f"event at byte {position} runs past the bundle end")
         states[notification_id] = bundle[position : position + length]
         position += length

@@ -23,8 +23,10 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 def perfect_root(hashes: Sequence[bytes]) -> bytes:
     """The root over a power-of-two count of sibling hashes, paired level by level."""
     level = list(hashes)
+    sha256 = hashlib.sha256
     while len(level) > 1:
-        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        pairs = zip(level[::2], level[1::2], strict=True)
+        level = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
     return level[0]
 
 

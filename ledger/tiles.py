@@ -1,6 +1,7 @@
 """The C2SP tlog-tiles layout: tile paths, entry bundles and tile arithmetic."""
 
 import re
+import struct
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 FULL_TILE_BYTES = TILE_WIDTH * HASH_SIZE
 MAX_ENTRY_BYTES = 0xFFFF
+_ENTRY_LENGTH = struct.Struct(">H")
 
 _PATH = re.compile(
     r"tile/(entries|0|[1-9][0-9]?)/((?:x\d{3}/)*\d{3})(?:\.p/([1-9]\d*))?"
@@ -127,13 +129,14 @@ def encode_entry_bundle(entries: Sequence[bytes]) -> bytes:
 
 def decode_entry_bundle(bundle: bytes) -> list[bytes]:
     """The entries of a bundle; ValueError where a length runs past the end."""
-    entries, position = [], 0
-    while position < len(bundle):
-        if position + 2 > len(bundle):
+    entries, position, end = [], 0, len(bundle)
+    read_length = _ENTRY_LENGTH.unpack_from
+    while position < end:
+        if position + 2 > end:
             raise ValueError(f"bundle ends inside a length prefix at byte {position}")
-        length = int.from_bytes(bundle[position : position + 2], "big")
+        (length,) = read_length(bundle, position)
         position += 2
-        if position + length > len(bundle):
+        if position + length > end:
             raise ValueError(f"entry at byte {position} runs past the bundle end")
         entries.append(bundle[position : position + length])
         position += length
@@ -176,6 +179,21 @@ class TileBuilder:
         """Add the next leaf hash."""
         self._push(0, leaf)
         self.size += 1
+
+    def extend(self, leaves: Sequence[bytes]) -> None:
+        """Add leaf hashes; a whole aligned tile is hashed in one pass."""
+        if len(leaves) != TILE_WIDTH or self.size % TILE_WIDTH:
+            for leaf in leaves:
+                self.append(leaf)
+            return
+        if not self._edges:
+            self._edges.append(bytearray())
+            self._counts.append(0)
+        # The same tiles as appending one by one, without a call per leaf.
+        self._changed[(0, self.size >> TILE_HEIGHT)] = b"".join(leaves)
+        self._counts[0] += TILE_WIDTH
+        self.size += TILE_WIDTH
+        self._push(1, perfect_root(leaves))
 
     def _push(self, level: int, value: bytes) -> None:
         if level == len(self._edges):

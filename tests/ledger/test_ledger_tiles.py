@@ -134,3 +134,22 @@ def test_builder_resumes_from_stored_edge_tiles() -> None:
 
     assert resumed.root() == whole.root()
     assert resumed.edge_tiles() == whole.edge_tiles()
+
+
+def test_extending_by_whole_tiles_builds_the_same_tiles_as_appending() -> None:
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(TILE_WIDTH * 257 + 3)]
+    one_by_one, by_tile = TileBuilder(), TileBuilder()
+    for leaf in leaves:
+        one_by_one.append(leaf)
+
+    by_tile.extend(leaves[:5])
+    by_tile.extend(leaves[5:TILE_WIDTH])
+    for start in range(TILE_WIDTH, len(leaves), TILE_WIDTH):
+        by_tile.extend(leaves[start : start + TILE_WIDTH])
+
+    def tiles(builder: TileBuilder) -> dict[tuple[int, int], bytes]:
+        return {(t.level, t.index): t.hashes for t in builder.take_changed()}
+
+    assert tiles(by_tile) == tiles(one_by_one)
+    assert by_tile.root() == one_by_one.root()
+    assert by_tile.edge_tiles() == one_by_one.edge_tiles()
