@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.erasure import ErasureNotCompletedError
+from crypto_shredding import UndecryptableError
 from domain.errors import (
     ConsentNotGivenError,
     CustomerNotFoundError,
@@ -70,6 +71,7 @@ def error_response(
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(LedgerLookupError, _not_in_ledger)  # type: ignore[arg-type]
+    app.add_exception_handler(UndecryptableError, _undecryptable)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
@@ -84,6 +86,15 @@ async def _api_error(request: Request, error: ApiError) -> JSONResponse:
 
 async def _not_in_ledger(request: Request, error: LedgerLookupError) -> JSONResponse:
     return error_response(404, "not_in_ledger", str(error))
+
+
+async def _undecryptable(request: Request, error: UndecryptableError) -> JSONResponse:
+    # The mapper already logged a warning naming the ids; the answer has no detail.
+    return error_response(
+        500,
+        "cannot_be_decrypted",
+        "a stored personal value cannot be decrypted; tell the operator",
+    )
 
 
 async def _domain_error(request: Request, error: DomainError) -> JSONResponse:

@@ -57,5 +57,22 @@ class KeyStore(ABC):
         """
 
     @abstractmethod
+    def shred_version(self) -> int:
+        """A number that grows with every shred, for caches in other processes."""
+
+    @abstractmethod
+    def wrapping_key_versions(self) -> dict[int, int]:
+        """How many live data keys each wrapping key version wraps."""
+
+    @abstractmethod
+    def wrapped_by(self, version: int, limit: int) -> list[WrappedDataKey]:
+        """Up to `limit` live data keys wrapped by wrapping key `version`."""
+
+    @abstractmethod
+    def rewrap(self, old: WrappedDataKey, wrapped: bytes, version: int) -> bool:
+        """Replaces `old`'s wrapped bytes unless it changed (shredded, re-wrapped)
+        since it was read; says whether it did."""
+
+    @abstractmethod
     def close(self) -> None:
         """Releases connections."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, get_args, get_origin, get_type_hints
@@ -32,6 +33,8 @@ from crypto_shredding.markers import (
 from crypto_shredding.sealing import FieldContext, SealedValue, seal, unseal
 
 SNAPSHOT_FIELD_PREFIX = "state."
+
+logger = logging.getLogger(__name__)
 
 
 class Ciphertext(bytes):
@@ -107,7 +110,9 @@ class PersonalDataMapper(Mapper[UUID]):
         for target, context, value in _locate_personal_values(
             domain_event, vars(domain_event)
         ):
-            target[_key(context.field)] = self._open(_ciphertext(value), context)
+            target[_key(context.field)] = self._open(
+                _ciphertext(value, context), context
+            )
         return domain_event
 
     def to_sealed_domain_event(self, stored_event: StoredEvent) -> Any:
@@ -116,7 +121,9 @@ class PersonalDataMapper(Mapper[UUID]):
         for target, context, value in _locate_personal_values(
             domain_event, vars(domain_event)
         ):
-            target[_key(context.field)] = SealedValue(context, _ciphertext(value))
+            target[_key(context.field)] = SealedValue(
+                context, _ciphertext(value, context)
+            )
         return domain_event
 
     def open_sealed(self, sealed: SealedValue) -> Any:
@@ -127,14 +134,31 @@ class PersonalDataMapper(Mapper[UUID]):
         data_key = self.data_keys.for_reading(context.subject_id)
         if data_key is None:
             return ERASED
-        return self.transcoder.decode(unseal(data_key, ciphertext, context))
+        try:
+            plaintext = unseal(data_key, ciphertext, context)
+        except UndecryptableError:
+            _warn_undecryptable(context)
+            raise
+        return self.transcoder.decode(plaintext)
 
 
-def _ciphertext(value: Any) -> bytes:
+def _ciphertext(value: Any, context: FieldContext) -> bytes:
     """A stored personal value must be ciphertext; anything else was tampered with."""
     if not isinstance(value, Ciphertext):
+        _warn_undecryptable(context)
         raise UndecryptableError
     return bytes(value)
+
+
+def _warn_undecryptable(context: FieldContext) -> None:
+    """Tampered or transplanted: ids and the field name only, never the bytes."""
+    logger.warning(
+        "field %s of %s version %d (subject %s) cannot be decrypted",
+        context.field,
+        context.originator_id,
+        context.originator_version,
+        context.subject_id,
+    )
 
 
 def _copy_for_sealing(domain_event: Any) -> Any:

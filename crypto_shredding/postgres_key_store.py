@@ -24,7 +24,18 @@ CREATE TABLE IF NOT EXISTS crypto_shredding.data_keys (
     shredded_at timestamptz,
     shred_reason text
 );
+CREATE INDEX IF NOT EXISTS data_keys_by_wrapping_key_version
+    ON crypto_shredding.data_keys (wrapping_key_version);
+CREATE TABLE IF NOT EXISTS crypto_shredding.shred_version (
+    id integer PRIMARY KEY CHECK (id = 1),
+    version bigint NOT NULL
+);
+INSERT INTO crypto_shredding.shred_version VALUES (1, 0) ON CONFLICT DO NOTHING;
 """
+
+LIVE_KEY_COLUMNS = (
+    "subject_id, data_key_id, wrapped_key, wrapping_key_version, created_at"
+)
 
 SELECT = (
     "SELECT data_key_id, wrapped_key, wrapping_key_version, created_at, "
@@ -75,12 +86,17 @@ class PostgresKeyStore(KeyStore):
                     "created_at) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                     (subject_id, uuid.uuid4(), at),
                 )
-                connection.execute(
+                shredded = connection.execute(
                     "UPDATE crypto_shredding.data_keys SET wrapped_key = NULL, "
                     "wrapping_key_version = NULL, shredded_at = %s, shred_reason = %s "
                     "WHERE subject_id = %s AND shredded_at IS NULL",
                     (at, reason, subject_id),
                 )
+                if shredded.rowcount == 1:
+                    connection.execute(
+                        "UPDATE crypto_shredding.shred_version "
+                        "SET version = version + 1"
+                    )
                 row = connection.execute(SELECT, (subject_id,)).fetchone()
         except psycopg.Error as error:
             raise KeyStoreError("the PostgreSQL key store failed") from error
@@ -88,8 +104,49 @@ class PostgresKeyStore(KeyStore):
         assert isinstance(stored, Tombstone)
         return stored
 
+    def shred_version(self) -> int:
+        (version,) = self._fetch(
+            "SELECT version FROM crypto_shredding.shred_version", ()
+        )
+        return int(version)
+
+    def wrapping_key_versions(self) -> dict[int, int]:
+        rows = self._fetch_all(
+            "SELECT wrapping_key_version, count(*) FROM crypto_shredding.data_keys "
+            "WHERE shredded_at IS NULL GROUP BY wrapping_key_version",
+            (),
+        )
+        return {int(version): int(count) for version, count in rows}
+
+    def wrapped_by(self, version: int, limit: int) -> list[WrappedDataKey]:
+        rows = self._fetch_all(
+            f"SELECT {LIVE_KEY_COLUMNS} FROM crypto_shredding.data_keys "
+            "WHERE wrapping_key_version = %s AND shredded_at IS NULL LIMIT %s",
+            (version, limit),
+        )
+        return [
+            WrappedDataKey(subject, key_id, bytes(wrapped), number, created_at)
+            for subject, key_id, wrapped, number, created_at in rows
+        ]
+
+    def rewrap(self, old: WrappedDataKey, wrapped: bytes, version: int) -> bool:
+        updated = self._fetch(
+            "UPDATE crypto_shredding.data_keys SET wrapped_key = %s, "
+            "wrapping_key_version = %s WHERE subject_id = %s AND wrapped_key = %s "
+            "AND shredded_at IS NULL RETURNING subject_id",
+            (wrapped, version, old.subject_id, old.wrapped),
+        )
+        return updated is not None
+
     def close(self) -> None:
         self._pool.close()
+
+    def _fetch_all(self, statement: str, params: tuple[Any, ...]) -> list[Any]:
+        try:
+            with self._pool.connection() as connection:
+                return connection.execute(statement, params).fetchall()
+        except psycopg.Error as error:
+            raise KeyStoreError("the PostgreSQL key store failed") from error
 
     def _fetch(self, statement: str, params: tuple[Any, ...]) -> Any:
         try:

@@ -31,8 +31,19 @@ CREATE TABLE IF NOT EXISTS data_keys (
     created_at TEXT NOT NULL,
     shredded_at TEXT,
     shred_reason TEXT
-) WITHOUT ROWID
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS data_keys_by_wrapping_key_version
+    ON data_keys (wrapping_key_version);
+CREATE TABLE IF NOT EXISTS shred_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO shred_version (id, version) VALUES (1, 0)
 """
+
+LIVE_KEY_COLUMNS = (
+    "subject_id, data_key_id, wrapped_key, wrapping_key_version, created_at"
+)
 
 
 class SQLiteKeyStore(KeyStore):
@@ -48,7 +59,7 @@ class SQLiteKeyStore(KeyStore):
             # A rollback journal, not WAL: old key pages must not survive in a log.
             self._connection.execute("PRAGMA journal_mode=DELETE")
             self._connection.execute("PRAGMA secure_delete=ON")
-            self._connection.execute(SCHEMA)
+            self._connection.executescript(SCHEMA)
         except sqlite3.Error as error:
             raise KeyStoreError(f"cannot open the key store at {path}") from error
 
@@ -89,9 +100,49 @@ class SQLiteKeyStore(KeyStore):
                 "WHERE subject_id = ? AND shredded_at IS NULL",
                 (at.isoformat(), reason, subject_id.hex),
             )
+            if cursor.rowcount == 1:
+                cursor.execute("UPDATE shred_version SET version = version + 1")
             stored = _select(cursor, subject_id)
         assert isinstance(stored, Tombstone)
         return stored
+
+    def shred_version(self) -> int:
+        with self._transaction() as cursor:
+            cursor.execute("SELECT version FROM shred_version")
+            (version,) = cursor.fetchone()
+        return int(version)
+
+    def wrapping_key_versions(self) -> dict[int, int]:
+        with self._transaction() as cursor:
+            cursor.execute(
+                "SELECT wrapping_key_version, count(*) FROM data_keys "
+                "WHERE shredded_at IS NULL GROUP BY wrapping_key_version"
+            )
+            return {int(version): int(count) for version, count in cursor}
+
+    def wrapped_by(self, version: int, limit: int) -> list[WrappedDataKey]:
+        with self._transaction() as cursor:
+            cursor.execute(
+                f"SELECT {LIVE_KEY_COLUMNS} FROM data_keys "
+                "WHERE wrapping_key_version = ? AND shredded_at IS NULL LIMIT ?",
+                (version, limit),
+            )
+            rows = cursor.fetchall()
+        return [
+            WrappedDataKey(
+                UUID(subject), UUID(key_id), wrapped, number, _time(created_at)
+            )
+            for subject, key_id, wrapped, number, created_at in rows
+        ]
+
+    def rewrap(self, old: WrappedDataKey, wrapped: bytes, version: int) -> bool:
+        with self._transaction(write=True) as cursor:
+            cursor.execute(
+                "UPDATE data_keys SET wrapped_key = ?, wrapping_key_version = ? "
+                "WHERE subject_id = ? AND wrapped_key = ? AND shredded_at IS NULL",
+                (wrapped, version, old.subject_id.hex, old.wrapped),
+            )
+            return cursor.rowcount == 1
 
     def close(self) -> None:
         self._connection.close()
@@ -128,6 +179,8 @@ def _select(cursor: sqlite3.Cursor, subject_id: UUID) -> StoredKey | None:
         return Tombstone(
             subject_id, UUID(key_id), datetime.fromisoformat(shredded_at), reason
         )
-    return WrappedDataKey(
-        subject_id, UUID(key_id), wrapped, version, datetime.fromisoformat(created_at)
-    )
+    return WrappedDataKey(subject_id, UUID(key_id), wrapped, version, _time(created_at))
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -6,8 +6,9 @@ import base64
 import json
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives.keywrap import (
     InvalidUnwrap,
@@ -18,6 +19,40 @@ from cryptography.hazmat.primitives.keywrap import (
 from crypto_shredding.errors import UndecryptableError, WrappingKeyError
 
 FILE_FORMAT = "ledgercrm-wrapping-key/1"
+KEY_FILE_SETTING = "LEDGERCRM_WRAPPING_KEY_FILE"
+
+
+class Wrapper(Protocol):
+    """One wrapping key version: wraps and unwraps data keys, wherever it lives."""
+
+    @property
+    def version(self) -> int: ...
+
+    def wrap(self, data_key: bytes) -> bytes: ...
+
+    def unwrap(self, wrapped_data_key: bytes) -> bytes: ...
+
+
+class WrappingKeys(Protocol):
+    """Every wrapping key version, the current one wrapping new data keys."""
+
+    @property
+    def current(self) -> Wrapper: ...
+
+    @property
+    def description(self) -> str:
+        """Where the keys live, for messages: a file path or a token label."""
+
+    @property
+    def setting(self) -> str:
+        """The setting an operator changes to point at the right keys."""
+
+    def version(self, number: int) -> Wrapper: ...
+
+    def numbers(self) -> list[int]: ...
+
+    def refreshed(self) -> WrappingKeys:
+        """The keys as they are now: a rotation in another process may add one."""
 
 
 @dataclass(frozen=True)
@@ -79,30 +114,91 @@ class WrappingKeyRing:
 
     current: WrappingKey
     versions: dict[int, WrappingKey]
+    description: str = field(default="the wrapping key file")
+    setting: str = field(default=KEY_FILE_SETTING)
+    path: Path | None = field(default=None)
+    modified_ns: int = field(default=0)
 
     def version(self, number: int) -> WrappingKey:
         try:
             return self.versions[number]
         except KeyError:
             raise WrappingKeyError(
-                f"wrapping key version {number} is not in the key file; restore the "
-                "key file that holds it"
+                f"wrapping key version {number} is not in {self.description}; "
+                f"restore the key file that holds it and point {self.setting} at it"
             ) from None
+
+    def numbers(self) -> list[int]:
+        return sorted(self.versions)
+
+    def refreshed(self) -> WrappingKeyRing:
+        if self.path is None or _modified_ns(self.path) == self.modified_ns:
+            return self
+        return load_wrapping_keys(self.path)
 
 
 def load_wrapping_keys(path: Path) -> WrappingKeyRing:
     """Reads the key file, refusing a file that others may read."""
+    modified_ns = _modified_ns(path)
     document = _read_key_file(path)
     try:
         versions = {
             int(number): WrappingKey(int(number), base64.b64decode(secret))
             for number, secret in document["keys"].items()  # type: ignore[attr-defined]
         }
-        return WrappingKeyRing(versions[int(document["current"])], versions)  # type: ignore[call-overload]
+        current = versions[int(document["current"])]  # type: ignore[call-overload]
     except (KeyError, ValueError, TypeError, AttributeError) as error:
         raise WrappingKeyError(
             f"wrapping key file {path} is malformed; restore it from backup"
         ) from error
+    description = f"wrapping key file {path}"
+    return WrappingKeyRing(
+        current, versions, description, path=path, modified_ns=modified_ns
+    )
+
+
+def _modified_ns(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def add_wrapping_key_version(path: Path) -> WrappingKey:
+    """Adds a new current version to the key file; older versions stay to unwrap."""
+    document = _read_key_file(path)
+    keys = dict(document["keys"])  # type: ignore[call-overload]
+    version = max(int(number) for number in keys) + 1
+    wrapping_key = WrappingKey(version, os.urandom(32))
+    keys[str(version)] = _b64(wrapping_key.secret)
+    _replace_key_file(path, {**document, "current": version, "keys": keys})
+    return wrapping_key
+
+
+def remove_wrapping_key_version(path: Path, version: int) -> None:
+    """Deletes a retired version from the key file; the current one stays."""
+    document = _read_key_file(path)
+    keys = dict(document["keys"])  # type: ignore[call-overload]
+    if version == int(document["current"]):  # type: ignore[call-overload]
+        raise WrappingKeyError(
+            f"wrapping key version {version} is the current one; rotate first"
+        )
+    keys.pop(str(version), None)
+    _replace_key_file(path, {**document, "keys": keys})
+
+
+def _replace_key_file(path: Path, document: dict[str, object]) -> None:
+    """Writes a new key file beside the old one, then renames it over, so a crash
+    leaves either the old file or the new one, never half of one."""
+    staged = path.with_name(path.name + ".new")
+    staged.unlink(missing_ok=True)
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        json.dump(document, file)
+        file.flush()
+        os.fsync(file.fileno())
+    os.replace(staged, path)
+    _fsync_folder(path.parent)
 
 
 def _read_key_file(path: Path) -> dict[str, object]:

@@ -40,11 +40,17 @@ def plain_mapper() -> Mapper[UUID]:
 
 
 @pytest.fixture
-def wrapping_keys(tmp_path: Path) -> WrappingKeyRing:
-    """The key ring of a freshly created wrapping key file."""
+def wrapping_key_file(tmp_path: Path) -> Path:
+    """A freshly created wrapping key file."""
     key_file = tmp_path / "wrapping_key.json"
     create_wrapping_key_file(key_file)
-    return load_wrapping_keys(key_file)
+    return key_file
+
+
+@pytest.fixture
+def wrapping_keys(wrapping_key_file: Path) -> WrappingKeyRing:
+    """The key ring of a freshly created wrapping key file."""
+    return load_wrapping_keys(wrapping_key_file)
 
 
 @pytest.fixture
@@ -55,14 +61,22 @@ def sqlite_key_store(tmp_path: Path) -> Iterator[SQLiteKeyStore]:
 
 
 @pytest.fixture
-def key_store(
+def key_store_location(
     backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> Iterator[KeyStore]:
+) -> str:
+    """Where the key store under test lives: a SQLite file or a fresh database."""
+    if backend == "sqlite":
+        return str(tmp_path / "keys.sqlite3")
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def key_store(backend: str, key_store_location: str) -> Iterator[KeyStore]:
     """A key store on the backend under test: a SQLite file or a fresh database."""
     if backend == "sqlite":
-        store: KeyStore = SQLiteKeyStore(tmp_path / "keys.sqlite3")
+        store: KeyStore = SQLiteKeyStore(Path(key_store_location))
     else:
-        store = PostgresKeyStore(request.getfixturevalue("postgres_url"), max_size=4)
+        store = PostgresKeyStore(key_store_location, max_size=4)
     yield store
     store.close()
 

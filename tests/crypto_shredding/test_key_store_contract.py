@@ -153,6 +153,70 @@ class TestKeyStoreContract:
         assert reader.for_reading(subject_id) == data_key
         assert reader.for_writing(subject_id) == data_key
 
+    def test_each_new_shred_raises_the_shred_version(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        data_key = key_store.add(new_data_key(wrapping_keys))
+        before = key_store.shred_version()
+
+        key_store.shred(data_key.subject_id, "first", datetime.now(UTC))
+        once = key_store.shred_version()
+        key_store.shred(data_key.subject_id, "again", datetime.now(UTC))
+
+        assert once > before
+        assert key_store.shred_version() == once
+
+    def test_live_keys_are_counted_per_wrapping_key_version(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        added = [key_store.add(new_data_key(wrapping_keys)) for _ in range(3)]
+        key_store.shred(added[0].subject_id, "erased", datetime.now(UTC))
+
+        counts = key_store.wrapping_key_versions()
+
+        assert counts == {wrapping_keys.current.version: 2}
+
+    def test_wrapped_by_lists_live_keys_of_one_version(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        added = [key_store.add(new_data_key(wrapping_keys)) for _ in range(3)]
+        key_store.shred(added[0].subject_id, "erased", datetime.now(UTC))
+        version = wrapping_keys.current.version
+
+        listed = key_store.wrapped_by(version, limit=10)
+
+        assert sorted(k.subject_id.hex for k in listed) == sorted(
+            k.subject_id.hex for k in added[1:]
+        )
+        assert key_store.wrapped_by(version + 1, limit=10) == []
+        assert len(key_store.wrapped_by(version, limit=1)) == 1
+
+    def test_rewrap_replaces_the_wrapped_key_and_its_version(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        old = key_store.add(new_data_key(wrapping_keys))
+        assert isinstance(old, WrappedDataKey)
+
+        replaced = key_store.rewrap(old, b"\x01" * 40, 2)
+
+        stored = key_store.find(old.subject_id)
+        assert replaced
+        assert isinstance(stored, WrappedDataKey)
+        assert (stored.wrapped, stored.wrapping_key_version) == (b"\x01" * 40, 2)
+        assert stored.data_key_id == old.data_key_id
+
+    def test_rewrap_of_a_shredded_key_changes_nothing(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+    ) -> None:
+        old = key_store.add(new_data_key(wrapping_keys))
+        assert isinstance(old, WrappedDataKey)
+        tombstone = key_store.shred(old.subject_id, "erased", datetime.now(UTC))
+
+        replaced = key_store.rewrap(old, b"\x01" * 40, 2)
+
+        assert not replaced
+        assert key_store.find(old.subject_id) == tombstone
+
 
 class TestSQLiteKeyStoreShredding:
     """Shredded keys must not linger in the SQLite file's free pages."""

@@ -367,3 +367,22 @@ def test_sealed_snapshot_value_round_trips_as_text(
 
     assert isinstance(sealed, SealedValue)
     assert SealedValue.from_text(sealed.to_text()) == sealed
+
+
+def test_transplanted_value_is_logged_as_a_warning_with_ids_only(
+    mapper: PersonalDataMapper, caplog: pytest.LogCaptureFixture
+) -> None:
+    ours = joined_event()
+    stored = mapper.to_stored_event(ours)
+    theirs = sealed_bytes(mapper.to_stored_event(joined_event()), "nickname")
+    caplog.set_level("DEBUG")
+
+    with pytest.raises(UndecryptableError, match=r"^a sealed .* cannot be decrypted$"):
+        mapper.to_domain_event(with_sealed(stored, "nickname", theirs))
+
+    (warning,) = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "cannot be decrypted" in warning.getMessage()
+    assert str(ours.originator_id) in warning.getMessage()
+    assert base64.b64encode(theirs).decode() not in caplog.text
+    assert NICKNAME not in caplog.text
+    assert MOTTO not in caplog.text
