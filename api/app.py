@@ -15,6 +15,7 @@ from api.routes import (
     ledger,
     purposes,
     replay,
+    search,
     statistics,
 )
 from api.wiring import Services
@@ -80,7 +81,16 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     )
     app.state.services = services
     install_error_handlers(app)
-    routers = (health, purposes, customers, interactions, ledger, replay, statistics)
+    routers = (
+        health,
+        purposes,
+        search,
+        customers,
+        interactions,
+        ledger,
+        replay,
+        statistics,
+    )
     for module in routers:
         app.include_router(module.router)
     return app

@@ -7,6 +7,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customers:list": frozenset({"sales", "manager", "dpo"}),
     "customers:write": frozenset({"sales", "dpo"}),
     "customers:read-personal": frozenset({"sales", "dpo"}),
+    # Searching by a phone, e-mail or name is a use of personal data: no manager
+    # or auditor may probe whether a person is a customer.
+    "customers:search": frozenset({"sales", "dpo"}),
     "customers:erase": frozenset({"dpo"}),
     "interactions:write": frozenset({"sales"}),
     "interactions:read": frozenset({"sales", "dpo"}),

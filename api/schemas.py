@@ -273,3 +273,27 @@ class CustomerStatistics(BaseModel):
     by_jurisdiction: list[StatisticsGroup]
     consent_rates: list[StatisticsConsentRate]
     interactions_by_week: list[StatisticsGroup]
+
+
+class CustomerSearch(Request):
+    """Exactly one of phone, email or name; values travel in the body, never in
+    the URL, so that no access log or proxy records them."""
+
+    phone: str | None = Field(None, max_length=40, examples=["0912 345 678"])
+    email: str | None = Field(None, max_length=254, examples=["an@example.vn"])
+    name: str | None = Field(
+        None,
+        max_length=200,
+        description="every word must occur in the full name; case and "
+        "Vietnamese diacritics are ignored",
+        examples=["nguyen thi"],
+    )
+    after_position: int | None = Field(
+        None, ge=0, description="wait until the read side has applied this position"
+    )
+
+
+class CustomerMatches(BaseModel):
+    customers: list[CustomerSummary] = Field(
+        description="at most 100 customers, in id order, without personal fields"
+    )

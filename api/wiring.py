@@ -14,6 +14,7 @@ from api.settings import Settings
 from crypto_shredding import (
     CryptoShredder,
     DataKeys,
+    KeyedHashes,
     KeyStore,
     PersonalDataMapper,
     load_wrapping_keys,
@@ -29,6 +30,7 @@ from ledger import (
     open_ledger_store,
 )
 from projections import (
+    CustomerLookupHashes,
     CustomersById,
     Database,
     Erasures,
@@ -72,6 +74,8 @@ class Services:
     access: AccessTokens
     ledger_store: LedgerStore
     signer: LedgerSigner
+    lookups: CustomerLookupHashes
+    lookup_runner: ProjectionRunner
 
     @property
     def ledger(self) -> LedgerReader:
@@ -79,7 +83,7 @@ class Services:
 
     @property
     def runners(self) -> list[ProjectionRunner]:
-        return [self.runner, self.erasure_runner]
+        return [self.runner, self.erasure_runner, self.lookup_runner]
 
     def wake_runners(self) -> None:
         for runner in self.runners:
@@ -106,6 +110,7 @@ def open_services(settings: Settings) -> Services:
     """Opens every store; the key files must exist (`ledgercrm init` makes them)."""
     key_store = _key_store(settings)
     data_keys = DataKeys(key_store, load_wrapping_keys(settings.key_file))
+    data_keys.check_wrapping_keys()  # a wrong key file stops here, naming it
     crm = NotifyingCRM(event_store_env(settings), shredder=CryptoShredder(data_keys))
     read_models = _database(settings, SQLITE_READ_MODELS)
     mapper = cast(PersonalDataMapper, crm.mapper)
@@ -113,7 +118,11 @@ def open_services(settings: Settings) -> Services:
     erasures = Erasures(read_models.dialect)
     runner = ProjectionRunner(customers, read_models, crm.recorder, mapper)
     erasure_runner = ProjectionRunner(erasures, read_models, crm.recorder, mapper)
-    crm.wake_ups += [runner.news, erasure_runner.news]
+    lookups = CustomerLookupHashes(
+        read_models.dialect, KeyedHashes(data_keys), mapper.open_sealed
+    )
+    lookup_runner = ProjectionRunner(lookups, read_models, crm.recorder, mapper)
+    crm.wake_ups += [runner.news, erasure_runner.news, lookup_runner.news]
     return Services(
         settings,
         crm,
@@ -126,6 +135,8 @@ def open_services(settings: Settings) -> Services:
         AccessTokens(_database(settings, SQLITE_ACCESS)),
         open_ledger_store(settings.ledger_url),
         ledger_signer(settings),
+        lookups,
+        lookup_runner,
     )
 
 

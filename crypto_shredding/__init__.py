@@ -10,6 +10,7 @@ from crypto_shredding.errors import (
     WrappingKeyError,
 )
 from crypto_shredding.key_store import KeyStore, Tombstone, WrappedDataKey
+from crypto_shredding.keyed_hashes import KeyedHashes
 from crypto_shredding.mapper import PersonalDataMapper
 from crypto_shredding.markers import (
     ERASED,
@@ -37,6 +38,7 @@ __all__ = [
     "FieldContext",
     "KeyStore",
     "KeyStoreError",
+    "KeyedHashes",
     "MarkerError",
     "Personal",
     "PersonalDataMapper",

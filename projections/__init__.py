@@ -2,10 +2,12 @@
 
 from projections.customers_by_id import CustomerRow, CustomersById, InteractionRow
 from projections.erasures import ErasureRow, Erasures
+from projections.lookup_hashes import CustomerLookupHashes
 from projections.runner import ProjectionRunner
 from projections.sql import Database, PostgresDatabase, SQLiteDatabase, StorageError
 
 __all__ = [
+    "CustomerLookupHashes",
     "CustomerRow",
     "CustomersById",
     "Database",

@@ -18,7 +18,7 @@ from domain import (
     PersonalDetails,
 )
 from domain.errors import CustomerNotFoundError
-from projections import CustomerRow
+from projections import CustomerRow, ProjectionRunner
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 Writer = Annotated[Actor, Depends(allowed("customers:write"))]
@@ -164,12 +164,14 @@ def erasure_certificate(customer_id: UUID, actor: Eraser, services: ServicesDep)
     return erasure.erasure_certificate(services, customer_id)
 
 
-def wait_for_read_side(services: Services, position: int | None) -> None:
+def wait_for_read_side(
+    services: Services, position: int | None, runner: ProjectionRunner | None = None
+) -> None:
     """Read your own writes: wait (bounded) until the read model has `position`."""
     if position is None:
         return
     timeout = services.settings.read_wait_seconds
-    if not services.runner.wait_for(position, timeout):
+    if not (runner or services.runner).wait_for(position, timeout):
         raise ApiError(
             503,
             "read_side_behind",

@@ -22,6 +22,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/purposes/{code}/notices", "purposes:write", {}),
     ("POST", "/v1/purposes/{code}/retire", "purposes:write", None),
     ("GET", "/v1/customers", "customers:list", None),
+    ("POST", "/v1/customers/search", "customers:search", {}),
     ("POST", "/v1/customers", "customers:write", {}),
     ("GET", "/v1/customers/{customer_id}", "customers:read-personal", None),
     ("PATCH", "/v1/customers/{customer_id}/contact-details", "customers:write", {}),
