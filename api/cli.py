@@ -7,8 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from api.access import TokenError
+from api.key_custody import create_wrapping_key, wrapping_key_exists
+from api.keys_cli import add_key_commands
 from api.settings import Settings, SettingsError, load_settings
-from crypto_shredding import CryptoShreddingError, create_wrapping_key_file
+from crypto_shredding import CryptoShreddingError
 from ledger import LedgerError, create_signing_key
 from projections import StorageError
 
@@ -40,13 +42,13 @@ def init(settings: Settings, arguments: argparse.Namespace) -> int:
     from api.wiring import open_services
 
     settings.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if settings.key_file.exists():
+    if wrapping_key_exists(settings):
         if not arguments.if_needed:
-            print(f"already initialised: {settings.key_file} exists", file=sys.stderr)
+            print("already initialised: the wrapping key exists", file=sys.stderr)
             return 1
     else:
-        create_wrapping_key_file(settings.key_file)
-        print(f"created the wrapping key {settings.key_file} (mode 0600); back it up")
+        _refuse_fresh_wrapping_key_over_data(settings)
+        print(f"created the wrapping key {create_wrapping_key(settings)}")
     if not settings.signing_key_file.exists():
         vkey = create_signing_key(settings.signing_key_file, settings.ledger_origin)
         print(f"created the ledger signing key {settings.signing_key_file} (mode 0600)")
@@ -66,6 +68,23 @@ def init(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _refuse_fresh_wrapping_key_over_data(settings: Settings) -> None:
+    """A new wrapping key cannot open data keys made under another one."""
+    from api.wiring import open_key_store
+
+    store = open_key_store(settings)
+    try:
+        wrapped = sum(store.wrapping_key_versions().values())
+    finally:
+        store.close()
+    if wrapped:
+        raise SettingsError(
+            f"the key store holds {wrapped} data keys but their wrapping key is "
+            "missing; restore the wrapping key and point LEDGERCRM_WRAPPING_KEY_FILE "
+            "(or the LEDGERCRM_PKCS11_* settings) at it, never make a new one"
+        )
+
+
 def serve(settings: Settings, arguments: argparse.Namespace) -> int:
     """Serves the API with the projection runner alongside."""
     import uvicorn
@@ -73,9 +92,10 @@ def serve(settings: Settings, arguments: argparse.Namespace) -> int:
     from api.app import create_app
     from api.wiring import open_services
 
-    if not settings.key_file.exists():
+    if not wrapping_key_exists(settings):
         raise SettingsError(
-            f"no wrapping key at {settings.key_file}; run `ledgercrm init` first"
+            f"no wrapping key at {settings.key_file}; run `ledgercrm init` first, or "
+            "set LEDGERCRM_WRAPPING_KEY_FILE (or the LEDGERCRM_PKCS11_* settings)"
         )
     services = open_services(settings)
     try:
@@ -259,6 +279,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     new_key.add_argument("path", help="where to write the key file (mode 0600)")
     new_key.set_defaults(command=create_ledger_signing_key)
+    add_key_commands(commands)
 
     return parser
 

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "LEDGERCRM_"
@@ -26,6 +26,19 @@ class Settings(BaseSettings):
     )
     wrapping_key_file: Path | None = Field(
         None, description="wrapping key file; default <data_dir>/wrapping_key.json"
+    )
+    wrapping_key_backend: Literal["file", "pkcs11"] = Field(
+        "file",
+        description="where the wrapping key lives: a key file, or a PKCS#11 HSM",
+    )
+    pkcs11_module: Path | None = Field(
+        None, description="the HSM's PKCS#11 library, e.g. libsofthsm2.so"
+    )
+    pkcs11_token_label: str = Field("", description="label of the HSM token")
+    pkcs11_pin: SecretStr | None = Field(None, description="user PIN of the token")
+    pkcs11_key_label: str = Field(
+        "ledgercrm-wrapping-key",
+        description="wrapping key objects are labelled <this>-v<version>",
     )
     host: str = Field("127.0.0.1", description="address the API listens on")
     port: int = Field(8000, ge=1, le=65535, description="port the API listens on")
@@ -98,6 +111,6 @@ def load_settings(**overrides: object) -> Settings:
 def _describe(problem: object) -> str:
     loc, msg = problem["loc"], problem["msg"]  # type: ignore[index]
     name = ENV_PREFIX + "_".join(str(part) for part in loc).upper()
-    if name == ENV_PREFIX + "DATABASE_URL":
+    if name in (ENV_PREFIX + "DATABASE_URL", ENV_PREFIX + "PKCS11_PIN"):
         return f"{name}: {msg}"  # the URL may hold a password: never echo it
     return f"{name}: {msg} (got {problem.get('input')!r})"  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ from eventsourcing.persistence import Recording
 from psycopg.conninfo import conninfo_to_dict
 
 from api.access import AccessTokens
+from api.key_custody import open_wrapping_keys
 from api.settings import Settings
 from crypto_shredding import (
     CryptoShredder,
@@ -17,8 +18,8 @@ from crypto_shredding import (
     KeyedHashes,
     KeyStore,
     PersonalDataMapper,
-    load_wrapping_keys,
 )
+from crypto_shredding.pkcs11_wrapping_key import Pkcs11WrappingKeys
 from crypto_shredding.postgres_key_store import PostgresKeyStore
 from crypto_shredding.sqlite_key_store import SQLiteKeyStore
 from domain import CRM
@@ -103,13 +104,15 @@ class Services:
         self.read_models.close()
         self.access.database.close()
         self.data_keys.store.close()
+        if isinstance(self.data_keys.wrapping_keys, Pkcs11WrappingKeys):
+            self.data_keys.wrapping_keys.close()
         self.ledger_store.close()
 
 
 def open_services(settings: Settings) -> Services:
     """Opens every store; the key files must exist (`ledgercrm init` makes them)."""
-    key_store = _key_store(settings)
-    data_keys = DataKeys(key_store, load_wrapping_keys(settings.key_file))
+    key_store = open_key_store(settings)
+    data_keys = DataKeys(key_store, open_wrapping_keys(settings))
     data_keys.check_wrapping_keys()  # a wrong key file stops here, naming it
     crm = NotifyingCRM(event_store_env(settings), shredder=CryptoShredder(data_keys))
     read_models = _database(settings, SQLITE_READ_MODELS)
@@ -172,7 +175,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _key_store(settings: Settings) -> KeyStore:
+def open_key_store(settings: Settings) -> KeyStore:
     if settings.uses_postgres:
         return PostgresKeyStore(settings.database_url)
     return SQLiteKeyStore(_data_file(settings, SQLITE_KEYS))
