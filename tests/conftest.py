@@ -1,8 +1,11 @@
 """Shared fixtures: a fresh PostgreSQL database per test, and the backend switch."""
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +20,12 @@ ADMIN_CONNINFO = os.environ.get(
     "LEDGERCRM_TEST_POSTGRES", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 )
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+TOKEN_PINS = ("--pin", "1234", "--so-pin", "12345678")
+SOFTHSM_MODULES = (
+    "/usr/lib/softhsm/libsofthsm2.so",
+    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+    "/usr/local/lib/softhsm/libsofthsm2.so",
+)
 
 
 def postgres_is_required() -> bool:
@@ -97,3 +106,52 @@ def services(settings: "Settings") -> Iterator["Services"]:
         yield opened
     finally:
         opened.close()
+
+
+@dataclass(frozen=True)
+class SoftHsm:
+    """A real SoftHSM2 installation with test tokens, made for this test session."""
+
+    module: Path
+    conf: Path
+    token_dir: Path
+    token_label: str
+    pin: str
+    untouched_token_label: str  # nobody logs in: wrong-PIN tests use it
+
+    def key_label(self) -> str:
+        """A fresh key label, so that tests sharing the token never meet."""
+        return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def softhsm(tmp_path_factory: pytest.TempPathFactory) -> SoftHsm:
+    """Two SoftHSM2 tokens in a private folder; skips (or, with
+    LEDGERCRM_REQUIRE_HSM=1, fails) where SoftHSM2 is not installed."""
+    module = next((Path(m) for m in SOFTHSM_MODULES if Path(m).exists()), None)
+    util = shutil.which("softhsm2-util")
+    if module is None or util is None:
+        reason = "SoftHSM2 is not installed (Debian package softhsm2)"
+        if os.environ.get("LEDGERCRM_REQUIRE_HSM") == "1":
+            pytest.fail(f"{reason}; LEDGERCRM_REQUIRE_HSM=1 forbids skipping")
+        pytest.skip(reason)
+    folder = tmp_path_factory.mktemp("softhsm")
+    token_dir = folder / "tokens"
+    token_dir.mkdir()
+    conf = folder / "softhsm2.conf"
+    conf.write_text(
+        f"directories.tokendir = {token_dir}\nobjectstore.backend = file\n"
+        "log.level = ERROR\n"
+    )
+    # The PKCS#11 module reads this once, when this process first loads it.
+    os.environ["SOFTHSM2_CONF"] = str(conf)
+    for label in ("ledgercrm-test", "ledgercrm-untouched"):
+        subprocess.run(
+            [util, "--init-token", "--free", "--label", label, *TOKEN_PINS],
+            check=True,
+            capture_output=True,
+            env={**os.environ, "SOFTHSM2_CONF": str(conf)},
+        )
+    return SoftHsm(
+        module, conf, token_dir, "ledgercrm-test", "1234", "ledgercrm-untouched"
+    )

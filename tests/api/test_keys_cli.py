@@ -17,6 +17,7 @@ from crypto_shredding.rotation import rewrap_data_keys
 from crypto_shredding.wrapping_key import add_wrapping_key_version
 from domain import Actor, Customer
 from tests.api.test_cli import ledgercrm
+from tests.conftest import SoftHsm
 
 DPO = Actor("dpo-1", "dpo")
 
@@ -169,3 +170,68 @@ def test_start_with_a_wrong_wrapping_key_refuses_and_names_the_setting(
     assert refused.returncode == 2
     assert "does not open the stored data keys" in refused.stderr
     assert "LEDGERCRM_WRAPPING_KEY_FILE" in refused.stderr
+
+
+def hsm_environment(softhsm: SoftHsm, **overrides: str) -> dict[str, str]:
+    return {
+        "LEDGERCRM_WRAPPING_KEY_BACKEND": "pkcs11",
+        "LEDGERCRM_PKCS11_MODULE": str(softhsm.module),
+        "LEDGERCRM_PKCS11_TOKEN_LABEL": softhsm.token_label,
+        "LEDGERCRM_PKCS11_PIN": softhsm.pin,
+        "LEDGERCRM_PKCS11_KEY_LABEL": softhsm.key_label(),
+        "SOFTHSM2_CONF": str(softhsm.conf),
+        **overrides,
+    }
+
+
+@pytest.mark.requirement("ENCRYPT-AT-REST")
+def test_deployment_runs_and_rotates_with_the_wrapping_key_in_an_hsm(
+    tmp_path: Path, softhsm: SoftHsm
+) -> None:
+    data_dir = tmp_path / "var"
+    env = hsm_environment(softhsm)
+
+    initialised = ledgercrm(data_dir, "init", "--demo", **env)
+    rotated = ledgercrm(data_dir, "keys", "rotate", "--quiet", **env)
+    destroyed = ledgercrm(data_dir, "keys", "destroy-version", "1", **env)
+
+    assert initialised.returncode == 0, initialised.stderr
+    assert "in PKCS#11 token 'ledgercrm-test'" in initialised.stdout
+    assert not (data_dir / "wrapping_key.json").exists()
+    assert rotated.returncode == 0 and "version 2" in rotated.stdout, rotated.stderr
+    assert destroyed.returncode == 0, destroyed.stderr
+    settings = load_settings(
+        data_dir=data_dir,
+        database_url="",
+        wrapping_key_backend="pkcs11",
+        pkcs11_module=softhsm.module,
+        pkcs11_token_label=softhsm.token_label,
+        pkcs11_pin=softhsm.pin,
+        pkcs11_key_label=env["LEDGERCRM_PKCS11_KEY_LABEL"],
+    )
+    services = open_services(settings)
+    try:
+        assert services.data_keys.wrapping_keys.numbers() == [2]
+        ids = customer_ids(services)
+        assert ids and all(
+            isinstance(services.crm.customer(i).full_name, str) for i in ids
+        )
+    finally:
+        services.close()
+
+
+def test_wrong_hsm_pin_stops_the_command_and_names_the_setting(
+    tmp_path: Path, softhsm: SoftHsm
+) -> None:
+    env = hsm_environment(
+        softhsm,
+        LEDGERCRM_PKCS11_TOKEN_LABEL=softhsm.untouched_token_label,
+        LEDGERCRM_PKCS11_PIN="0000",
+    )
+
+    refused = ledgercrm(tmp_path / "var", "init", **env)
+
+    assert refused.returncode == 2
+    assert "LEDGERCRM_PKCS11_PIN" in refused.stderr
+    assert "0000" not in refused.stderr
+    assert not (tmp_path / "var" / "keys.sqlite3").exists()

@@ -3,6 +3,7 @@
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,14 +14,37 @@ from crypto_shredding import (
     KeyStore,
     SubjectErasedError,
     Tombstone,
+    UndecryptableError,
     WrappedDataKey,
-    WrappingKeyRing,
+    create_wrapping_key_file,
+    load_wrapping_keys,
 )
+from crypto_shredding.pkcs11_wrapping_key import Pkcs11WrappingKeys, TokenSettings
 from crypto_shredding.sqlite_key_store import SQLiteKeyStore
+from crypto_shredding.wrapping_key import WrappingKeys
+
+
+@pytest.fixture(params=["key-file", "pkcs11"])
+def wrapping_keys(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[WrappingKeys]:
+    """The contract runs with the wrapping key in a key file and in an HSM token."""
+    if request.param == "key-file":
+        create_wrapping_key_file(tmp_path / "wrapping_key.json")
+        yield load_wrapping_keys(tmp_path / "wrapping_key.json")
+        return
+    hsm = request.getfixturevalue("softhsm")
+    token = Pkcs11WrappingKeys(
+        TokenSettings(hsm.module, hsm.token_label, hsm.pin, hsm.key_label()),
+        allow_none=True,
+    )
+    token.create_version()
+    yield token
+    token.close()
 
 
 def new_data_key(
-    wrapping_keys: WrappingKeyRing, subject_id: uuid.UUID | None = None
+    wrapping_keys: WrappingKeys, subject_id: uuid.UUID | None = None
 ) -> WrappedDataKey:
     wrapping_key = wrapping_keys.current
     return WrappedDataKey(
@@ -33,10 +57,33 @@ def new_data_key(
 
 
 class TestKeyStoreContract:
-    """What every KeyStore promises; `key_store` runs on SQLite and PostgreSQL."""
+    """What every KeyStore promises; `key_store` runs on SQLite and PostgreSQL,
+    each with the wrapping key in a key file and in a PKCS#11 token (SoftHSM2)."""
+
+    def test_data_key_round_trips_through_the_wrapping_key(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
+    ) -> None:
+        subject_id = uuid.uuid4()
+        writer = DataKeys(key_store, wrapping_keys)
+        data_key = writer.for_writing(subject_id)
+
+        stored = key_store.find(subject_id)
+
+        assert isinstance(stored, WrappedDataKey)
+        assert data_key not in stored.wrapped
+        assert wrapping_keys.current.unwrap(stored.wrapped) == data_key
+
+    def test_tampered_wrapped_key_cannot_be_unwrapped(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
+    ) -> None:
+        wrapped = bytearray(wrapping_keys.current.wrap(os.urandom(32)))
+        wrapped[-1] ^= 0x01
+
+        with pytest.raises(UndecryptableError):
+            wrapping_keys.current.unwrap(bytes(wrapped))
 
     def test_added_data_key_is_found(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         data_key = new_data_key(wrapping_keys)
 
@@ -49,7 +96,7 @@ class TestKeyStoreContract:
         assert key_store.find(uuid.uuid4()) is None
 
     def test_second_add_returns_the_key_that_was_stored_first(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         first = new_data_key(wrapping_keys)
         key_store.add(first)
@@ -60,7 +107,7 @@ class TestKeyStoreContract:
         assert key_store.find(first.subject_id) == first
 
     def test_racing_adds_all_return_the_winner(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         subject_id = uuid.uuid4()
         candidates = [new_data_key(wrapping_keys, subject_id) for _ in range(4)]
@@ -82,7 +129,7 @@ class TestKeyStoreContract:
         assert results == [winner] * len(candidates)
 
     def test_shred_replaces_the_key_by_a_tombstone(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         data_key = key_store.add(new_data_key(wrapping_keys))
         at = datetime.now(UTC)
@@ -96,7 +143,7 @@ class TestKeyStoreContract:
         assert key_store.find(data_key.subject_id) == tombstone
 
     def test_shred_is_idempotent(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         data_key = key_store.add(new_data_key(wrapping_keys))
         first = key_store.shred(data_key.subject_id, "first", datetime.now(UTC))
@@ -117,7 +164,7 @@ class TestKeyStoreContract:
         assert key_store.find(subject_id) == tombstone
 
     def test_tombstoned_subject_never_gets_a_new_key(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         subject_id = uuid.uuid4()
         tombstone = key_store.shred(subject_id, "erased", datetime.now(UTC))
@@ -128,7 +175,7 @@ class TestKeyStoreContract:
         assert key_store.find(subject_id) == tombstone
 
     def test_data_keys_refuse_to_write_for_an_erased_subject(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         data_keys = DataKeys(key_store, wrapping_keys)
         subject_id = uuid.uuid4()
@@ -141,7 +188,7 @@ class TestKeyStoreContract:
         assert data_keys.for_reading(subject_id) is None
 
     def test_data_keys_hand_every_instance_the_same_key(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         subject_id = uuid.uuid4()
         writer = DataKeys(key_store, wrapping_keys)
@@ -154,7 +201,7 @@ class TestKeyStoreContract:
         assert reader.for_writing(subject_id) == data_key
 
     def test_each_new_shred_raises_the_shred_version(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         data_key = key_store.add(new_data_key(wrapping_keys))
         before = key_store.shred_version()
@@ -167,7 +214,7 @@ class TestKeyStoreContract:
         assert key_store.shred_version() == once
 
     def test_live_keys_are_counted_per_wrapping_key_version(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         added = [key_store.add(new_data_key(wrapping_keys)) for _ in range(3)]
         key_store.shred(added[0].subject_id, "erased", datetime.now(UTC))
@@ -177,7 +224,7 @@ class TestKeyStoreContract:
         assert counts == {wrapping_keys.current.version: 2}
 
     def test_wrapped_by_lists_live_keys_of_one_version(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         added = [key_store.add(new_data_key(wrapping_keys)) for _ in range(3)]
         key_store.shred(added[0].subject_id, "erased", datetime.now(UTC))
@@ -192,7 +239,7 @@ class TestKeyStoreContract:
         assert len(key_store.wrapped_by(version, limit=1)) == 1
 
     def test_rewrap_replaces_the_wrapped_key_and_its_version(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         old = key_store.add(new_data_key(wrapping_keys))
         assert isinstance(old, WrappedDataKey)
@@ -206,7 +253,7 @@ class TestKeyStoreContract:
         assert stored.data_key_id == old.data_key_id
 
     def test_rewrap_of_a_shredded_key_changes_nothing(
-        self, key_store: KeyStore, wrapping_keys: WrappingKeyRing
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
         old = key_store.add(new_data_key(wrapping_keys))
         assert isinstance(old, WrappedDataKey)
@@ -232,7 +279,7 @@ class TestSQLiteKeyStoreShredding:
 
     @pytest.mark.requirement("DSR-ERASE")
     def test_shredded_wrapped_key_bytes_are_gone_from_the_file(
-        self, tmp_path: Path, wrapping_keys: WrappingKeyRing
+        self, tmp_path: Path, wrapping_keys: WrappingKeys
     ) -> None:
         # Among other keys, a shrunken row leaves its old bytes in free page space
         # unless secure_delete overwrites them; a lone row would not show it.
