@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -111,6 +111,9 @@ class CRM(Application[UUID]):
     """Purposes, customers, consents and interactions, as append-only events."""
 
     name = "ledgercrm"
+    # Loading a customer (as erasure does) reads the last snapshot and at most 99
+    # events, however long the history; snapshots are sealed like events.
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Customer: 100}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         # The name fixes the table names: every subclass must use the same tables.

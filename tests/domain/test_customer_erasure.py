@@ -180,3 +180,26 @@ def test_read_model_built_after_erasure_holds_no_sealed_values(
     row = services.customers.customer(services.read_models, customer_id)
     assert row is not None and row.erased
     assert set(row.sealed.values()) == {None}
+
+
+@pytest.mark.requirement("DSR-ERASE")
+def test_long_history_is_loaded_from_a_snapshot_and_erasure_reaches_it(
+    crm: CRM, sales: Actor, customer_id: UUID
+) -> None:
+    # Erasure loads the customer: a snapshot every 100 versions keeps that load
+    # (and so erasure's time) bounded however long the history grows.
+    customer = crm.customer(customer_id)
+    while customer.version < 250:
+        customer.change_stage(("lead", "prospect")[customer.version % 2], str(sales))
+    crm.save(customer)
+    customer = crm.customer(customer_id)
+    while customer.version < 300:
+        customer.change_stage(("lead", "prospect")[customer.version % 2], str(sales))
+    crm.save(customer)
+
+    crm.erase_customer(DPO, customer_id, GROUND)
+
+    assert crm.snapshots is not None
+    (snapshot,) = crm.snapshots.get(customer_id, desc=True, limit=1)
+    assert snapshot.originator_version == 300
+    assert crm.customer(customer_id).full_name is ERASED
