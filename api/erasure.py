@@ -32,8 +32,10 @@ def erase_customer(
     1. Record the erasure request: who, when, on which ground; no personal data.
     2. Destroy the customer's data key, leaving a tombstone.
     3. Record that the data key was shredded, naming the key's id, never its bytes.
-    4. Purge what was derived: the read models drop every sealed copy when they
-       apply those events (awaited here); caches in other processes forget the key.
+    4. Purge what was derived: the read models drop every sealed copy and every
+       keyed lookup hash when they apply those events (awaited here); caches in
+       other processes forget the key within a second (the key store's shred
+       version, checked every half second).
     5. Issue the certificate, carrying the audit ledger's inclusion proof of the
        shredding event once a signed ledger checkpoint covers it.
 

@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "", description="empty for SQLite in the data folder, or postgresql://..."
     )
+    key_store_url: str = Field(
+        "",
+        description="on PostgreSQL, the key store's own connection, as a role that "
+        "owns schema crypto_shredding only; default: LEDGERCRM_DATABASE_URL",
+    )
     wrapping_key_file: Path | None = Field(
         None, description="wrapping key file; default <data_dir>/wrapping_key.json"
     )
@@ -68,7 +73,7 @@ class Settings(BaseSettings):
         5.0, ge=0, le=60, description="longest a read waits for its projection"
     )
 
-    @field_validator("database_url")
+    @field_validator("database_url", "key_store_url")
     @classmethod
     def _known_database(cls, value: str) -> str:
         if value and not value.startswith(("postgresql://", "postgres://")):
@@ -111,6 +116,10 @@ def load_settings(**overrides: object) -> Settings:
 def _describe(problem: object) -> str:
     loc, msg = problem["loc"], problem["msg"]  # type: ignore[index]
     name = ENV_PREFIX + "_".join(str(part) for part in loc).upper()
-    if name in (ENV_PREFIX + "DATABASE_URL", ENV_PREFIX + "PKCS11_PIN"):
+    if name in (
+        ENV_PREFIX + "DATABASE_URL",
+        ENV_PREFIX + "KEY_STORE_URL",
+        ENV_PREFIX + "PKCS11_PIN",
+    ):
         return f"{name}: {msg}"  # the URL may hold a password: never echo it
     return f"{name}: {msg} (got {problem.get('input')!r})"  # type: ignore[attr-defined]

@@ -177,7 +177,7 @@ def event_store_env(settings: Settings) -> dict[str, str]:
 
 def open_key_store(settings: Settings) -> KeyStore:
     if settings.uses_postgres:
-        return PostgresKeyStore(settings.database_url)
+        return PostgresKeyStore(settings.key_store_url or settings.database_url)
     return SQLiteKeyStore(_data_file(settings, SQLITE_KEYS))
 
 

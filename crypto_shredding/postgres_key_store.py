@@ -1,4 +1,9 @@
-"""Data keys in their own PostgreSQL schema, apart from the event tables."""
+"""Data keys in their own PostgreSQL schema, apart from the event tables.
+
+The key store may connect as a role of its own (LEDGERCRM_KEY_STORE_URL) that owns
+the `crypto_shredding` schema and has no right on the event tables, so that a
+leaked service connection cannot read the keys, nor the keys' role the events.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,17 @@ from psycopg_pool import ConnectionPool
 from crypto_shredding.errors import KeyStoreError
 from crypto_shredding.key_store import KeyStore, StoredKey, Tombstone, WrappedDataKey
 
+# A dedicated key store role may own the schema without the right to create
+# schemas in the database: create it only when it is missing.
+CREATE_SCHEMA = """
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = 'crypto_shredding')
+    THEN CREATE SCHEMA crypto_shredding;
+    END IF;
+END $$;
+"""
+
 SCHEMA = """
-CREATE SCHEMA IF NOT EXISTS crypto_shredding;
 CREATE TABLE IF NOT EXISTS crypto_shredding.data_keys (
     subject_id uuid PRIMARY KEY,
     data_key_id uuid NOT NULL,
@@ -50,6 +64,7 @@ class PostgresKeyStore(KeyStore):
                 conninfo, min_size=1, max_size=max_size, open=True, timeout=10
             )
             with self._pool.connection() as connection:
+                connection.execute(CREATE_SCHEMA)
                 connection.execute(SCHEMA)
         except psycopg.Error as error:
             raise KeyStoreError("cannot open the PostgreSQL key store") from error
