@@ -30,10 +30,13 @@ from ledger import (
 )
 from projections import (
     CustomersById,
+    CustomerTimelines,
     Database,
+    EffectiveConsents,
     Erasures,
     PostgresDatabase,
     ProjectionRunner,
+    PurposesWithNotices,
     SQLiteDatabase,
 )
 
@@ -72,6 +75,12 @@ class Services:
     access: AccessTokens
     ledger_store: LedgerStore
     signer: LedgerSigner
+    consents: EffectiveConsents
+    consent_runner: ProjectionRunner
+    timelines: CustomerTimelines
+    timeline_runner: ProjectionRunner
+    purposes: PurposesWithNotices
+    purpose_runner: ProjectionRunner
 
     @property
     def ledger(self) -> LedgerReader:
@@ -79,7 +88,13 @@ class Services:
 
     @property
     def runners(self) -> list[ProjectionRunner]:
-        return [self.runner, self.erasure_runner]
+        return [
+            self.runner,
+            self.erasure_runner,
+            self.consent_runner,
+            self.timeline_runner,
+            self.purpose_runner,
+        ]
 
     def wake_runners(self) -> None:
         for runner in self.runners:
@@ -111,9 +126,20 @@ def open_services(settings: Settings) -> Services:
     mapper = cast(PersonalDataMapper, crm.mapper)
     customers = CustomersById(read_models.dialect)
     erasures = Erasures(read_models.dialect)
-    runner = ProjectionRunner(customers, read_models, crm.recorder, mapper)
-    erasure_runner = ProjectionRunner(erasures, read_models, crm.recorder, mapper)
-    crm.wake_ups += [runner.news, erasure_runner.news]
+    consents = EffectiveConsents(read_models.dialect)
+    timelines = CustomerTimelines(read_models.dialect)
+    purposes = PurposesWithNotices(read_models.dialect)
+    runner, erasure_runner, consent_runner, timeline_runner, purpose_runner = (
+        ProjectionRunner(read_model, read_models, crm.recorder, mapper)
+        for read_model in (customers, erasures, consents, timelines, purposes)
+    )
+    crm.wake_ups += [
+        runner.news,
+        erasure_runner.news,
+        consent_runner.news,
+        timeline_runner.news,
+        purpose_runner.news,
+    ]
     return Services(
         settings,
         crm,
@@ -126,6 +152,12 @@ def open_services(settings: Settings) -> Services:
         AccessTokens(_database(settings, SQLITE_ACCESS)),
         open_ledger_store(settings.ledger_url),
         ledger_signer(settings),
+        consents,
+        consent_runner,
+        timelines,
+        timeline_runner,
+        purposes,
+        purpose_runner,
     )
 
 

@@ -12,7 +12,7 @@ from eventsourcing.persistence import Mapper, Transcoder
 from eventsourcing.utils import get_topic
 
 from domain import validation as valid
-from domain.access import PersonalDataAccess
+from domain.access import PersonalDataAccess, PersonalDataExport
 from domain.customer import CHANNELS, STAGES, Customer
 from domain.errors import (
     CustomerNotFoundError,
@@ -79,6 +79,18 @@ class AgreementCapture:
 
 
 @dataclass(frozen=True)
+class PersonalDataDisclosure:
+    """Personal fields of some customers handed to a recipient under an agreement."""
+
+    purpose_code: str
+    recipient: str
+    agreement_ref: str
+    basis: str
+    fields: list[str]
+    customer_ids: list[UUID]
+
+
+@dataclass(frozen=True)
 class Written:
     """What a command wrote: the aggregate's id and the last notification id."""
 
@@ -92,6 +104,7 @@ class CustomerProfile:
     owner: str = ""
     tags: list[str] = field(default_factory=list)
     jurisdiction: str = "VN"
+    province: str = ""
 
 
 class ShreddedDataKey(Protocol):
@@ -199,13 +212,15 @@ class CRM(Application[UUID]):
         agreements: Sequence[AgreementCapture] = (),
     ) -> Written:
         personal = _valid_personal_details(details)
+        jurisdiction = valid.jurisdiction(profile.jurisdiction)
         customer = Customer._create(
             Customer.Registered,
             **personal,  # type: ignore[arg-type]
             stage=valid.one_of("stage", profile.stage, STAGES),
             owner=valid.text("owner", profile.owner) if profile.owner else "",
             tags=valid.tags(profile.tags),
-            jurisdiction=valid.jurisdiction(profile.jurisdiction),
+            jurisdiction=jurisdiction,
+            province=valid.province(profile.province, jurisdiction),
             actor=str(actor),
         )
         if not (consents or agreements):
@@ -265,6 +280,14 @@ class CRM(Application[UUID]):
         customer.assign_owner(valid.text("owner", owner), str(actor))
         return self._save(customer)
 
+    def change_province(
+        self, actor: Actor, customer_id: UUID, province: str
+    ) -> Written:
+        customer = self.customer(customer_id)
+        province = valid.province(province, customer.jurisdiction)
+        customer.change_province(province, str(actor))
+        return self._save(customer)
+
     def customer(self, customer_id: UUID) -> Customer:
         """The customer, erased ones included: their personal fields read ERASED."""
         try:
@@ -311,6 +334,22 @@ class CRM(Application[UUID]):
             actor=str(actor),
         )
         return self._save(access)
+
+    def record_personal_data_export(
+        self, actor: Actor, export: PersonalDataDisclosure
+    ) -> Written:
+        """NO-SALE: a bulk export of personal fields, with recipient and basis."""
+        recorded = PersonalDataExport._create(
+            PersonalDataExport.Recorded,
+            purpose_code=export.purpose_code,
+            recipient=valid.text("recipient", export.recipient),
+            agreement_ref=valid.text("agreement_ref", export.agreement_ref),
+            basis=valid.one_of("basis", export.basis, LEGAL_BASES),
+            fields=sorted(export.fields),
+            customer_ids=list(export.customer_ids),
+            actor=str(actor),
+        )
+        return self._save(recorded)
 
     # Interactions
 

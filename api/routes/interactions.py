@@ -37,7 +37,7 @@ def list_interactions(
     purpose: Annotated[str, Query(description="the purpose this read serves")],
     after_position: AfterPosition = None,
 ) -> Any:
-    readable_customer(services, customer_id, purpose, after_position)
+    readable_customer(services, customer_id, purpose, after_position, actor)
     services.crm.record_personal_data_read(
         actor, customer_id, purpose, ["interaction.text"]
     )
