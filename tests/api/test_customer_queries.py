@@ -32,11 +32,19 @@ def ids(page: dict[str, Any]) -> list[str]:
 def population(callers: dict[str, Caller], marketing: dict[str, Any]) -> Any:
     """Four customers that differ in stage, owner, tags, province and consent."""
     sales = callers["sales"]
-    hanoi = register(sales, marketing, stage="lead", owner="an", tags=["vip"],
-                     province="Hà Nội")  # fmt: skip
+    hanoi = register(
+        sales, marketing, stage="lead", owner="an", tags=["vip"], province="Hà Nội"
+    )
     hue = register(sales, marketing, stage="lead", owner="binh", province="Huế")
-    london = register(sales, marketing, stage="customer", owner="an",
-                      jurisdiction="GB", province="GB-LND", tags=["vip", "uk"])  # fmt: skip
+    london = register(
+        sales,
+        marketing,
+        stage="customer",
+        owner="an",
+        jurisdiction="GB",
+        province="GB-LND",
+        tags=["vip", "uk"],
+    )
     saigon = register(sales, marketing, stage="prospect", province="Hồ Chí Minh")
     last = sales.post(
         f"/v1/customers/{saigon['id']}/consents/marketing-email/withdrawal",

@@ -28,7 +28,7 @@ def record_history(services: Services) -> None:
         ADMIN, "care", "Chăm sóc", "Care", "agreement", [("c", "basic")], 9
     )
     crm.define_purpose(ADMIN, "news", "Tin", "News", "consent", [("e", "basic")], 9)
-    _, published = crm.publish_notice(ADMIN, "news", "Bản tin", "News")
+    crm.publish_notice(ADMIN, "news", "Bản tin", "News")
     sha = crm.purpose("news").notices[0]["text_sha256"]
     consent = ConsentCapture("news", 1, sha, "web-form", "form-1")
     ids = []
