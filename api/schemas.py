@@ -7,8 +7,16 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 
+SHA_EXAMPLE = "5b1e0f7c2a9d4e6b8c3f1a0d7e9b2c4f6a8d0e1b3c5f7a9d2e4b6c8f0a1d3e5b"
+
+
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def example(body: dict[str, Any]) -> ConfigDict:
+    """A request model's config with a whole example body for the OpenAPI page."""
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": [body]})
 
 
 class DataCategory(Request):
@@ -17,6 +25,17 @@ class DataCategory(Request):
 
 
 class PurposeDefinition(Request):
+    model_config = example(
+        {
+            "code": "marketing-email",
+            "title_vi": "Gửi thư quảng cáo qua e-mail",
+            "title_en": "Marketing e-mails",
+            "legal_basis": "consent",
+            "data_categories": [{"name": "họ tên và e-mail", "sensitivity": "basic"}],
+            "retention_days": 730,
+        }
+    )
+
     code: str = Field(examples=["marketing-email"])
     title_vi: str
     title_en: str
@@ -26,6 +45,13 @@ class PurposeDefinition(Request):
 
 
 class NoticeText(Request):
+    model_config = example(
+        {
+            "text_vi": "Chúng tôi dùng họ tên và e-mail của bạn để gửi ưu đãi.",
+            "text_en": "We use your name and e-mail to send offers.",
+        }
+    )
+
     text_vi: str
     text_en: str
 
@@ -63,6 +89,16 @@ class NoticePublished(Written):
 
 
 class Consent(Request):
+    model_config = example(
+        {
+            "purpose_code": "marketing-email",
+            "notice_version": 1,
+            "notice_sha256": SHA_EXAMPLE,
+            "channel": "web-form",
+            "evidence_ref": "form-2026-0042",
+        }
+    )
+
     purpose_code: str
     notice_version: int = Field(ge=1)
     notice_sha256: str = Field(min_length=64, max_length=64)
@@ -71,11 +107,36 @@ class Consent(Request):
 
 
 class Agreement(Request):
+    model_config = example(
+        {"purpose_code": "customer-care", "agreement_ref": "HD-2026-118"}
+    )
+
     purpose_code: str
     agreement_ref: str = Field(examples=["contract HD-2026-118"])
 
 
 class Registration(Request):
+    model_config = example(
+        {
+            "full_name": "Nguyễn Văn An",
+            "phone": "0912 345 678",
+            "email": "an@example.vn",
+            "stage": "lead",
+            "tags": ["hanoi"],
+            "jurisdiction": "VN",
+            "province": "Hà Nội",
+            "consents": [
+                {
+                    "purpose_code": "marketing-email",
+                    "notice_version": 1,
+                    "notice_sha256": SHA_EXAMPLE,
+                    "channel": "web-form",
+                    "evidence_ref": "form-2026-0042",
+                }
+            ],
+        }
+    )
+
     full_name: str
     phone: str | None = None
     email: str | None = None
@@ -96,12 +157,18 @@ class Registration(Request):
 
 
 class ContactDetails(Request):
+    model_config = example(
+        {"email": "an.nguyen@example.vn", "phone": "+84 912 345 678"}
+    )
+
     phone: str | None = None
     email: str | None = None
     postal_address: str | None = None
 
 
 class ProfileChange(Request):
+    model_config = example({"stage": "prospect", "owner": "sales-team-hanoi"})
+
     stage: Literal["lead", "prospect", "customer", "inactive"] | None = Field(
         None, examples=["prospect"]
     )
@@ -110,10 +177,14 @@ class ProfileChange(Request):
 
 
 class Withdrawal(Request):
+    model_config = example({"channel": "email"})
+
     channel: Literal["web-form", "paper-form", "phone", "email", "in-person", "app"]
 
 
 class ErasureRequest(Request):
+    model_config = example({"ground": "DSR-ERASE request 2026-0007"})
+
     ground: str = Field(examples=["DSR-ERASE request 2026-0007"])
 
 
@@ -209,6 +280,8 @@ class CustomerPage(BaseModel):
 
 
 class InteractionEntry(Request):
+    model_config = example({"kind": "call", "text": "Khách hỏi về gói cước mới."})
+
     kind: Literal["call", "meeting", "email", "note"]
     text: str
     occurred_at: datetime | None = None
@@ -404,6 +477,17 @@ PersonalField = Literal[
 
 class PersonalExport(Request):
     """NO-SALE: who receives the personal fields, under which agreement and basis."""
+
+    model_config = example(
+        {
+            "purpose": "customer-care",
+            "recipient": "Công ty TNHH Giao Nhận Nhanh",
+            "agreement_ref": "DPA-2026-014",
+            "basis": "agreement",
+            "fields": ["full_name", "postal_address"],
+            "query": {"province": "Hà Nội", "limit": 500},
+        }
+    )
 
     purpose: str = Field(examples=["customer-care"])
     recipient: str = Field(

@@ -117,11 +117,14 @@ def province(value: str, jurisdiction: str) -> str:
                 "Resolution 202/2025/QH15, such as Hà Nội or Hồ Chí Minh",
             )
         return normalised
-    if not SUBDIVISION_CODE.fullmatch(normalised.upper()):
+    code = normalised.upper()
+    if not (SUBDIVISION_CODE.fullmatch(code) and code[:2] == jurisdiction):
         raise InvalidValueError(
-            "province", "outside Vietnam, must be an ISO 3166-2 code such as GB-LND"
+            "province",
+            "outside Vietnam, must be an ISO 3166-2 code of the customer's "
+            "jurisdiction, such as GB-LND for GB",
         )
-    return normalised.upper()
+    return code
 
 
 def tags(values: list[str]) -> list[str]:
