@@ -44,7 +44,9 @@ SCHEMA: dict[Dialect, str] = {
             position INTEGER NOT NULL
         );
         CREATE INDEX IF NOT EXISTS interactions_by_customer_customer
-            ON interactions_by_customer (customer_id, occurred_at)""",
+            ON interactions_by_customer (customer_id, occurred_at);
+        ALTER TABLE customers_by_id
+            ADD COLUMN province TEXT NOT NULL DEFAULT ''""",
     "postgres": """
         CREATE SCHEMA IF NOT EXISTS projections;
         CREATE TABLE IF NOT EXISTS projections.customers_by_id (
