@@ -6,7 +6,6 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 SHA_EXAMPLE = "5b1e0f7c2a9d4e6b8c3f1a0d7e9b2c4f6a8d0e1b3c5f7a9d2e4b6c8f0a1d3e5b"
 
 
@@ -364,7 +363,13 @@ class ReplayedCustomer(BaseModel):
     """A customer's state at `as_of`, replayed from events."""
 
     id: UUID
-    as_of: datetime
+    as_of: datetime = Field(
+        description="the moment asked for, or the time of the customer's last "
+        "event at or before as_of_position"
+    )
+    as_of_position: int | None = Field(
+        None, description="the notification position asked for, if one was"
+    )
     version: int = Field(description="how many of the customer's events it reflects")
     stage: str
     owner: str

@@ -310,6 +310,18 @@ class CRM(Application[UUID]):
             raise CustomerNotFoundError
         return customer
 
+    def customer_at_version(self, customer_id: UUID, version: int) -> Customer:
+        """The customer after their first `version` events, replayed."""
+        if version < 1:
+            raise CustomerNotFoundError
+        try:
+            customer: Any = self.repository.get(customer_id, version=version)
+        except AggregateNotFoundError:
+            raise CustomerNotFoundError from None
+        if not isinstance(customer, Customer):
+            raise CustomerNotFoundError
+        return customer
+
     def erase_customer(self, actor: Actor, customer_id: UUID, ground: str) -> Written:
         """Records the request, shreds the data key, then records the shredding.
 

@@ -128,6 +128,21 @@ class CustomerTimelines:
             rows = cursor.fetchall()
         return [_entry(row) for row in rows]
 
+    def version_at(
+        self, database: Database, customer_id: UUID, position: int
+    ) -> tuple[int, datetime | None]:
+        """How many of the customer's own events were recorded up to `position`,
+        and when the last of them was: a notification position as a version."""
+        with database.transaction() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*), MAX(recorded_at) FROM {self.table} "
+                "WHERE customer_id = %s AND position <= %s AND event_type LIKE %s",
+                (customer_id.hex, position, "Customer.%"),
+            )
+            row = cursor.fetchone()
+        assert row is not None, "COUNT(*) always answers one row"
+        return int(row[0]), None if row[1] is None else datetime.fromisoformat(row[1])
+
     def _append(
         self, cursor: Cursor, customer_id: UUID, event: Any, position: int
     ) -> None:

@@ -216,3 +216,26 @@ def test_replay_prints_a_customers_state_without_personal_fields(
     assert '"personal": null' in result.stdout
     assert "Nguy" not in result.stdout and "@example.vn" not in result.stdout
     assert too_early.returncode == 2 and "no customer" in too_early.stderr
+
+
+def test_replay_at_a_notification_position(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    ledgercrm(data_dir, "init", "--demo")
+    services = open_services(load_settings(data_dir=data_dir))
+    try:
+        services.runner.catch_up()
+        customer = services.customers.customers(services.read_models, limit=1)[0]
+    finally:
+        services.close()
+
+    at_registration = ledgercrm(
+        data_dir,
+        "replay",
+        str(customer.customer_id),
+        "--as-of-position",
+        str(customer.position),
+    )
+
+    assert at_registration.returncode == 0, at_registration.stderr
+    assert f'"as_of_position": {customer.position}' in at_registration.stdout
+    assert '"personal": null' in at_registration.stdout
