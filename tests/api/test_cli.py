@@ -131,6 +131,11 @@ def test_serve_answers_on_loopback_with_the_demo_data(tmp_path: Path) -> None:
     )
     try:
         purposes = wait_for_answer(f"http://127.0.0.1:{port}/v1/purposes", token)
+        for _ in range(100):  # the purposes read model catches up just after start
+            if purposes.json():
+                break
+            time.sleep(0.1)
+            purposes = wait_for_answer(f"http://127.0.0.1:{port}/v1/purposes", token)
         anonymous = httpx.get(f"http://127.0.0.1:{port}/v1/purposes")
     finally:
         server.terminate()

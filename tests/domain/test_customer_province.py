@@ -1,10 +1,22 @@
 """A customer's province: a closed list in Vietnam, ISO 3166-2 codes elsewhere."""
 
+import dataclasses
+import json
 import unicodedata
+from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import DatetimeAsISO, JSONTranscoder, Mapper, UUIDAsHex
 
-from domain import CRM, Actor, ConsentCapture, CustomerProfile, PersonalDetails
+from domain import (
+    CRM,
+    Actor,
+    ConsentCapture,
+    Customer,
+    CustomerProfile,
+    PersonalDetails,
+)
+from domain.customer import PERSONAL_FIELDS
 from domain.errors import InvalidValueError
 from domain.validation import VN_PROVINCES, province
 
@@ -45,3 +57,28 @@ def test_province_is_recorded_and_changed(
     crm.change_province(sales, written.id, "Đà Nẵng")
 
     assert crm.customer(written.id).province == "Đà Nẵng"
+
+
+def test_a_customer_registered_before_provinces_existed_loads_without_one() -> None:
+    transcoder = JSONTranscoder()
+    transcoder.register(UUIDAsHex())
+    transcoder.register(DatetimeAsISO())
+    mapper: Mapper[UUID] = Mapper(transcoder=transcoder)
+    customer = Customer._create(
+        Customer.Registered,
+        **dict.fromkeys(PERSONAL_FIELDS),
+        stage="lead",
+        owner="",
+        tags=[],
+        jurisdiction="VN",
+        province="Huế",
+        actor="sales:x",
+    )
+    stored = mapper.to_stored_event(customer.pending_events[0])
+    state = json.loads(stored.state)
+    del state["province"]
+    older = dataclasses.replace(stored, state=json.dumps(state).encode())
+
+    replayed = mapper.to_domain_event(older).mutate(None)
+
+    assert replayed.province == ""
