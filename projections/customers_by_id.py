@@ -45,6 +45,12 @@ SCHEMA: dict[Dialect, str] = {
         );
         CREATE INDEX IF NOT EXISTS interactions_by_customer_customer
             ON interactions_by_customer (customer_id, occurred_at);
+        CREATE INDEX IF NOT EXISTS customers_by_id_registered
+            ON customers_by_id (registered_at, customer_id);
+        CREATE INDEX IF NOT EXISTS customers_by_id_stage
+            ON customers_by_id (stage, customer_id);
+        CREATE INDEX IF NOT EXISTS customers_by_id_owner
+            ON customers_by_id (owner, customer_id);
         ALTER TABLE customers_by_id
             ADD COLUMN province TEXT NOT NULL DEFAULT ''""",
     "postgres": """
@@ -77,7 +83,13 @@ SCHEMA: dict[Dialect, str] = {
         CREATE INDEX IF NOT EXISTS interactions_by_customer_customer
             ON projections.interactions_by_customer (customer_id, occurred_at);
         ALTER TABLE projections.customers_by_id
-            ADD COLUMN IF NOT EXISTS province text NOT NULL DEFAULT ''""",
+            ADD COLUMN IF NOT EXISTS province text NOT NULL DEFAULT '';
+        CREATE INDEX IF NOT EXISTS customers_by_id_registered
+            ON projections.customers_by_id (registered_at, customer_id);
+        CREATE INDEX IF NOT EXISTS customers_by_id_stage
+            ON projections.customers_by_id (stage, customer_id);
+        CREATE INDEX IF NOT EXISTS customers_by_id_owner
+            ON projections.customers_by_id (owner, customer_id)""",
 }
 
 

@@ -24,8 +24,7 @@ SEES_ERASED = ("auditor", "dpo")
 
 
 @router.get(
-    "/v1/customers/{customer_id}/consents",
-    response_model=schemas.CustomerConsents,
+    "/v1/customers/{customer_id}/consents", response_model=schemas.CustomerConsents
 )
 def customer_consents(
     customer_id: UUID,

@@ -58,10 +58,7 @@ def register_customer(
     )
 
 
-@router.get(
-    "",
-    response_model=schemas.CustomerPage,
-)
+@router.get("", response_model=schemas.CustomerPage)
 def list_customers(
     actor: Lister,
     checked: Annotated[None, Depends(only_parameters(*LIST_PARAMETERS))],

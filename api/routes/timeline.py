@@ -32,10 +32,7 @@ Reader = Annotated[Actor, Depends(allowed("customers:timeline"))]
 PARAMETERS = ("purpose", "cursor", "limit", "after_position")
 
 
-@router.get(
-    "/{customer_id}/timeline",
-    response_model=schemas.Timeline,
-)
+@router.get("/{customer_id}/timeline", response_model=schemas.Timeline)
 def customer_timeline(
     customer_id: UUID,
     actor: Reader,
