@@ -2,6 +2,7 @@
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import cast
 from uuid import UUID
@@ -10,6 +11,7 @@ from eventsourcing.persistence import Recording
 from psycopg.conninfo import conninfo_to_dict
 
 from api.access import AccessTokens
+from api.read_log import GroupedReadLog
 from api.settings import Settings
 from crypto_shredding import (
     CryptoShredder,
@@ -81,6 +83,11 @@ class Services:
     timeline_runner: ProjectionRunner
     purposes: PurposesWithNotices
     purpose_runner: ProjectionRunner
+
+    @cached_property
+    def read_log(self) -> GroupedReadLog:
+        """Records reads of personal data, several per transaction under load."""
+        return GroupedReadLog(self.crm)
 
     @property
     def ledger(self) -> LedgerReader:

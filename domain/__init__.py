@@ -9,6 +9,7 @@ from domain.application import (
     CustomerProfile,
     PersonalDataDisclosure,
     PersonalDataKeys,
+    PersonalDataRead,
     PersonalDetails,
     Written,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "Interaction",
     "PersonalDataDisclosure",
     "PersonalDataKeys",
+    "PersonalDataRead",
     "PersonalDetails",
     "Purpose",
     "Written",

@@ -79,6 +79,16 @@ class AgreementCapture:
 
 
 @dataclass(frozen=True)
+class PersonalDataRead:
+    """Who read which personal fields of which customer, for what."""
+
+    actor: Actor
+    customer_id: UUID
+    purpose_code: str
+    fields: list[str]
+
+
+@dataclass(frozen=True)
 class PersonalDataDisclosure:
     """Personal fields of some customers handed to a recipient under an agreement."""
 
@@ -338,14 +348,30 @@ class CRM(Application[UUID]):
         self, actor: Actor, customer_id: UUID, purpose_code: str, fields: list[str]
     ) -> Written:
         """PROCESSING-LOG: a read of personal fields, recorded before it is served."""
-        access = PersonalDataAccess._create(
-            PersonalDataAccess.Recorded,
-            customer_id=customer_id,
-            purpose_code=purpose_code,
-            fields=sorted(fields),
-            actor=str(actor),
+        [written] = self.record_personal_data_reads(
+            [PersonalDataRead(actor, customer_id, purpose_code, fields)]
         )
-        return self._save(access)
+        return written
+
+    def record_personal_data_reads(
+        self, reads: Sequence[PersonalDataRead]
+    ) -> list[Written]:
+        """Several reads recorded in one transaction, each its own event."""
+        accesses = [
+            PersonalDataAccess._create(
+                PersonalDataAccess.Recorded,
+                customer_id=read.customer_id,
+                purpose_code=read.purpose_code,
+                fields=sorted(read.fields),
+                actor=str(read.actor),
+            )
+            for read in reads
+        ]
+        recordings = self.save(*accesses)
+        positions = {
+            r.domain_event.originator_id: r.notification.id for r in recordings
+        }
+        return [Written(a.id, positions[a.id]) for a in accesses]
 
     def record_personal_data_export(
         self, actor: Actor, export: PersonalDataDisclosure

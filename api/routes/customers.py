@@ -84,7 +84,7 @@ def get_customer(
 ) -> Any:
     row = readable_customer(services, customer_id, purpose, after_position, actor)
     present = [field for field, sealed in row.sealed.items() if sealed is not None]
-    services.crm.record_personal_data_read(actor, customer_id, purpose, present)
+    services.read_log.record(actor, customer_id, purpose, present)
     opened = {
         field: open_sealed(services, sealed) for field, sealed in row.sealed.items()
     }

@@ -38,9 +38,7 @@ def list_interactions(
     after_position: AfterPosition = None,
 ) -> Any:
     readable_customer(services, customer_id, purpose, after_position, actor)
-    services.crm.record_personal_data_read(
-        actor, customer_id, purpose, ["interaction.text"]
-    )
+    services.read_log.record(actor, customer_id, purpose, ["interaction.text"])
     mapper = services.crm.mapper
     return [
         schemas.InteractionView(

@@ -38,7 +38,7 @@ def replay_customer(
     personal = None
     if actor.role == "dpo":
         present = [f for f in PERSONAL_FIELDS if getattr(customer, f) is not None]
-        services.crm.record_personal_data_read(actor, customer_id, DSR_PURPOSE, present)
+        services.read_log.record(actor, customer_id, DSR_PURPOSE, present)
         personal = schemas.PersonalFields(
             **{f: _plain(getattr(customer, f)) for f in PERSONAL_FIELDS}
         )

@@ -97,7 +97,7 @@ def _open_for(
     check_read_for_purpose(services, actor, row, purpose)
     fields = sorted({_field(e, name) for e in entries for name in e.sealed})
     if fields:
-        services.crm.record_personal_data_read(actor, customer_id, purpose, fields)
+        services.read_log.record(actor, customer_id, purpose, fields)
     return {
         e.position: {name: open_sealed(services, v) for name, v in e.sealed.items()}
         for e in entries
