@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SHA_EXAMPLE = "5b1e0f7c2a9d4e6b8c3f1a0d7e9b2c4f6a8d0e1b3c5f7a9d2e4b6c8f0a1d3e5b"
 
@@ -516,3 +516,10 @@ class PersonalExport(Request):
         description="which customers: the filters of GET /v1/customers",
     )
     after_position: int | None = Field(None, ge=0)
+
+    @field_validator("fields")
+    @classmethod
+    def _each_field_once(cls, fields: list[str]) -> list[str]:
+        if len(set(fields)) != len(fields):
+            raise ValueError("name each personal field once")
+        return fields

@@ -152,3 +152,14 @@ def test_exporting_for_a_sensitive_purpose_needs_the_stricter_role(
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "sensitive_purpose"
+
+
+def test_a_field_named_twice_is_refused(
+    callers: dict[str, Caller], marketing: dict[str, Any]
+) -> None:
+    response = callers["sales"].post(
+        "/v1/exports/customers", json=disclosure(fields=["email", "email"])
+    )
+
+    assert response.status_code == 422
+    assert "each personal field once" in response.json()["error"]["message"]
