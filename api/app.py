@@ -9,7 +9,10 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import (
+    consents,
     customers,
+    docs,
+    exports,
     health,
     interactions,
     ledger,
@@ -17,6 +20,7 @@ from api.routes import (
     replay,
     search,
     statistics,
+    timeline,
 )
 from api.wiring import Services
 from ledger import IntegratorAlreadyRunning
@@ -74,7 +78,8 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
         version="0.1.0",
         description="Customers, consents and purposes as signed, append-only events.",
         lifespan=lifespan,
-        # Every endpoint is authenticated, the description too: see api.routes.health.
+        # Every endpoint is authenticated, the description too (api.routes.health);
+        # the docs page is served offline by api.routes.docs.
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
@@ -83,9 +88,13 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     install_error_handlers(app)
     routers = (
         health,
+        docs,
         purposes,
+        consents,
+        exports,
         search,
         customers,
+        timeline,
         interactions,
         ledger,
         replay,

@@ -25,8 +25,9 @@ def search_customers(
         raise ApiError(
             422, "invalid_request", "send exactly one of phone, email or name"
         )
-    wait_for_read_side(services, body.after_position)
-    wait_for_read_side(services, body.after_position, services.lookup_runner)
+    wait_for_read_side(
+        services, body.after_position, services.runner, services.lookup_runner
+    )
     found = services.lookups.find(
         services.read_models, phone=body.phone, email=body.email, name=body.name
     )
