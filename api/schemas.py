@@ -529,6 +529,8 @@ class CustomerSearch(Request):
     """Exactly one of phone, email or name; values travel in the body, never in
     the URL, so that no access log or proxy records them."""
 
+    model_config = example({"name": "nguyen thi", "after_position": 12})
+
     phone: str | None = Field(None, max_length=40, examples=["0912 345 678"])
     email: str | None = Field(None, max_length=254, examples=["an@example.vn"])
     name: str | None = Field(
