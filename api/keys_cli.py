@@ -2,12 +2,16 @@
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from api.key_custody import add_wrapping_key, destroy_wrapping_key
 from api.settings import Settings
-from crypto_shredding import Tombstone, WrappedDataKey, WrappingKeyError
+from crypto_shredding import WrappedDataKey, WrappingKeyError
 from crypto_shredding.rotation import pending_rewraps, rewrap_data_keys
+
+if TYPE_CHECKING:
+    from api.wiring import Services
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +96,9 @@ def reapply_shreds(settings: Settings, arguments: argparse.Namespace) -> int:
     services = open_services(settings)
     try:
         shredded = [
-            key for key in shredded_subjects(services) if _live(services, key[0])
+            (subject_id, position)
+            for subject_id, position in shredded_subjects(services)
+            if isinstance(services.data_keys.store.find(subject_id), WrappedDataKey)
         ]
         for subject_id, position in shredded:
             services.data_keys.shred(
@@ -105,27 +111,21 @@ def reapply_shreds(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
-def shredded_subjects(services: Any) -> list[Any]:
+def shredded_subjects(services: "Services") -> list[tuple[UUID, int]]:
     """(subject id, position) of every DataKeyShredded event, in order."""
-    from uuid import UUID
-
     from eventsourcing.utils import get_topic
 
     from domain import Customer
 
     topic = get_topic(Customer.DataKeyShredded)
-    found, start = [], 1
+    found: list[tuple[UUID, int]] = []
+    start = 1
     while page := services.crm.recorder.select_notifications(
         start=start, limit=1000, topics=[topic]
     ):
         found += [(UUID(str(n.originator_id)), n.id) for n in page]
         start = page[-1].id + 1
     return found
-
-
-def _live(services: Any, subject_id: Any) -> bool:
-    stored = services.data_keys.store.find(subject_id)
-    return not isinstance(stored, Tombstone) and isinstance(stored, WrappedDataKey)
 
 
 def add_key_commands(commands: Any) -> None:

@@ -88,7 +88,8 @@ class CustomerTimelines:
         self._append(cursor, event.originator_id, event, position)
         if isinstance(event, Customer.ErasureRequested | Customer.DataKeyShredded):
             cursor.execute(
-                f"UPDATE {self.table} SET personal = NULL WHERE customer_id = %s",
+                f"UPDATE {self.table} SET personal = NULL WHERE customer_id = %s "
+                "AND personal IS NOT NULL",  # the second erasure event writes nothing
                 (event.originator_id.hex,),
             )
 

@@ -365,7 +365,8 @@ class CustomersById:
             (event.timestamp.isoformat(), position, event.originator_id.hex),
         )
         cursor.execute(
-            f"UPDATE {self.interaction_table} SET text = NULL WHERE customer_id = %s",
+            f"UPDATE {self.interaction_table} SET text = NULL WHERE customer_id = %s "
+            "AND text IS NOT NULL",
             (event.originator_id.hex,),
         )
 
