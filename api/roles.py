@@ -18,3 +18,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 def may(role: str, permission: str) -> bool:
     return role in PERMISSIONS[permission]
+
+
+# Permissions that open customers' personal data: the bulk-read alert watches them.
+PERSONAL_READS = frozenset({"customers:read-personal", "interactions:read"})

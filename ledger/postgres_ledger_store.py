@@ -3,6 +3,7 @@
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -235,6 +236,14 @@ class PostgresLedgerStore(LedgerStore):
                 "ORDER BY tree_size DESC LIMIT 1"
             )
         return None if row is None else bytes(row[0])
+
+    def latest_ledger_checkpoint_signed_at(self) -> datetime | None:
+        with self._errors("read the latest ledger checkpoint from"):
+            row = self._fetch_one(
+                "SELECT signed_at FROM ledger.ledger_checkpoints "
+                "ORDER BY tree_size DESC LIMIT 1"
+            )
+        return None if row is None else row[0]
 
     def ledger_checkpoint_at(self, tree_size: int) -> bytes | None:
         with self._errors("read a ledger checkpoint from"):

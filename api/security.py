@@ -1,0 +1,164 @@
+"""The API's security operations: sign-in, abuse limits and security events.
+
+One object per app holds what must persist between requests: the rate
+limiter, the bulk-read watch, the OIDC verifier and the metrics.
+"""
+
+import logging
+import threading
+import time
+from typing import Any
+from uuid import UUID
+
+from api.abuse import BulkReadWatch, RateLimiter
+from api.access import Principal, SignInRefused
+from api.monitoring import Metrics
+from api.oidc import OidcVerifier, looks_like_jwt
+from api.wiring import Services
+from domain.security import record_security_event
+from ledger.self_audit import LedgerAuditResult, audit_ledger
+
+logger = logging.getLogger(__name__)
+
+# Refused sign-ins are recorded as events, but an anonymous flood must not
+# fill the append-only store: beyond this many a minute they are only counted.
+SIGN_IN_EVENTS_PER_MINUTE = 30
+SYSTEM_ACTOR = "system:ledgercrm"
+CLI_ACTOR = "admin:ledgercrm-cli"
+
+
+class SecurityOps:
+    def __init__(self, services: Services, metrics: Metrics) -> None:
+        settings = services.settings
+        self.services = services
+        self.metrics = metrics
+        self.oidc = OidcVerifier.from_settings(settings)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.bulk_reads = BulkReadWatch(
+            settings.bulk_read_customers, settings.bulk_read_window_seconds
+        )
+        self._sign_in_events = RateLimiter(SIGN_IN_EVENTS_PER_MINUTE)
+        self._unrecorded_sign_ins = 0
+        self._lock = threading.Lock()
+
+    def sign_in(self, credential: str | None) -> Principal:
+        """The caller's principal, or SignInRefused (recorded, counted)."""
+        try:
+            if not credential:
+                raise SignInRefused("no bearer token")
+            if self.oidc is not None and looks_like_jwt(credential):
+                principal = self.oidc.check(credential)
+                if self.services.access.is_suspended(principal.principal_id):
+                    raise SignInRefused(
+                        "account suspended; an administrator must reinstate it",
+                        principal.principal_id,
+                    )
+                return principal
+            return self.services.access.check(credential)
+        except SignInRefused as refused:
+            self._refused(refused)
+            raise
+
+    def _refused(self, refused: SignInRefused) -> None:
+        self.metrics.sign_ins_refused.labels(refused.reason.split(";")[0]).inc()
+        if refused.reason == "no bearer token":
+            return  # a missing header is a client mistake, not an attempt
+        with self._lock:
+            if self._sign_in_events.retry_after("all") is not None:
+                self._unrecorded_sign_ins += 1
+                return
+            unrecorded, self._unrecorded_sign_ins = self._unrecorded_sign_ins, 0
+        self.record(
+            "anonymous:-",
+            "sign-in-failed",
+            refused.principal_id,
+            reason=refused.reason,
+            unrecorded_before=unrecorded,
+        )
+
+    def retry_after(self, principal: Principal) -> int | None:
+        """None if the principal may make another request now."""
+        wait = self.rate_limiter.retry_after(principal.principal_id)
+        if wait is not None:
+            self.metrics.rate_limited.inc()
+        return wait
+
+    def forbidden(self, principal: Principal, permission: str) -> None:
+        self.metrics.forbidden.labels(permission).inc()
+        self.record(
+            f"{principal.role}:{principal.principal_id}",
+            "access-forbidden",
+            principal.principal_id,
+            permission=permission,
+            role=principal.role,
+        )
+
+    def personal_read(self, principal: Principal, customer_id: UUID) -> bool:
+        """Watches reads of personal data; True if the principal is now suspended."""
+        if not self.bulk_reads.read(principal.principal_id, customer_id):
+            return False
+        settings = self.services.settings
+        suspend = settings.bulk_read_suspends
+        self.metrics.security_alerts.labels("bulk-read").inc()
+        logger.error(
+            "bulk-read alert: principal %s read personal data of more than %d "
+            "customers within %d s%s",
+            principal.principal_id,
+            settings.bulk_read_customers,
+            settings.bulk_read_window_seconds,
+            "; suspended" if suspend else "",
+        )
+        actor = SYSTEM_ACTOR
+        self.record(
+            actor,
+            "bulk-read-alert",
+            principal.principal_id,
+            customers=self.bulk_reads.customers_read(principal.principal_id),
+            threshold=settings.bulk_read_customers,
+            window_seconds=settings.bulk_read_window_seconds,
+            role=principal.role,
+            suspended=suspend,
+        )
+        if suspend and self.services.access.suspend(
+            principal.principal_id, "bulk-read alert"
+        ):
+            self.record(
+                actor, "token-suspended", principal.principal_id, reason="bulk-read"
+            )
+        return suspend
+
+    def record(
+        self, actor: str, kind: str, principal_id: str = "", **details: Any
+    ) -> None:
+        record_security_event(self.services.crm, actor, kind, principal_id, **details)
+
+    def run_ledger_audit(self) -> LedgerAuditResult:
+        """One full ledger self-audit: recorded as an event, a metric and a log."""
+        result = audit_ledger(
+            self.services.ledger_store, self.services.signer.verifier_keys
+        )
+        self.metrics.ledger_audits.labels("pass" if result.ok else "fail").inc()
+        self.metrics.ledger_audit_ok.set(1 if result.ok else 0)
+        self.metrics.ledger_audit_finished.set(result.finished_at.timestamp())
+        self.record(
+            SYSTEM_ACTOR,
+            "ledger-audit",
+            result="pass" if result.ok else "fail",
+            tree_size=result.tree_size,
+            tiles_checked=result.tiles_checked,
+            problem=result.problem,
+        )
+        return result
+
+    def audit_ledger_periodically(self, stop: threading.Event) -> None:
+        """Audits the ledger every `ledger_audit_interval_hours` until `stop`."""
+        interval = self.services.settings.ledger_audit_interval_hours * 3600
+        logger.info("ledger self-audit scheduled every %.0f s", interval)
+        while not stop.wait(interval):
+            started = time.monotonic()
+            try:
+                self.run_ledger_audit()
+            except Exception:
+                # A database outage is not a failed audit: say so and try later.
+                logger.warning("ledger self-audit could not run", exc_info=True)
+            logger.debug("ledger self-audit took %.1f s", time.monotonic() - started)
