@@ -297,6 +297,7 @@ class AccessLog:
             "request_id": context.request_id,
         }
         if self.json_lines:
+            fields = {"time": datetime.now(UTC).isoformat(), **fields}
             access_logger.info("%s", json.dumps(fields, separators=(",", ":")))
         else:
             access_logger.info(

@@ -4,11 +4,14 @@ One object per app holds what must persist between requests: the rate
 limiter, the bulk-read watch, the OIDC verifier and the metrics.
 """
 
+import hashlib
 import logging
 import threading
 import time
 from typing import Any
 from uuid import UUID
+
+from pydantic import SecretStr
 
 from api.abuse import BulkReadWatch, RateLimiter
 from api.access import Principal, SignInRefused
@@ -17,6 +20,7 @@ from api.oidc import OidcVerifier, looks_like_jwt
 from api.wiring import Services
 from domain.security import record_security_event
 from ledger.self_audit import LedgerAuditResult, audit_ledger
+from projections.sql import Dialect
 
 logger = logging.getLogger(__name__)
 
@@ -162,3 +166,74 @@ class SecurityOps:
                 # A database outage is not a failed audit: say so and try later.
                 logger.warning("ledger self-audit could not run", exc_info=True)
             logger.debug("ledger self-audit took %.1f s", time.monotonic() - started)
+
+
+CONFIGURATION_SCHEMA: dict[Dialect, str] = {
+    "sqlite": """
+        CREATE TABLE IF NOT EXISTS configuration_digests (
+            name TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL
+        )""",
+    "postgres": """
+        CREATE SCHEMA IF NOT EXISTS access;
+        CREATE TABLE IF NOT EXISTS access.configuration_digests (
+            name text PRIMARY KEY,
+            sha256 text NOT NULL
+        )""",
+}
+# Settings whose values may hold credentials: events name them, never show them.
+SECRET_SETTINGS = frozenset({"database_url", "metrics_token"})
+
+
+def record_configuration(services: Services, actor: str = SYSTEM_ACTOR) -> list[str]:
+    """Records a configuration-changed event when settings differ from last time.
+
+    Digests of the settings are kept beside the access tokens; the event names
+    each changed setting, with its new value unless it may hold a credential.
+    Returns the names of the changed settings.
+    """
+    database = services.access.database
+    database.create(CONFIGURATION_SCHEMA)
+    table = (
+        "access.configuration_digests"
+        if database.dialect == "postgres"
+        else "configuration_digests"
+    )
+    current = _setting_texts(services)
+    with database.transaction() as cursor:
+        cursor.execute(f"SELECT name, sha256 FROM {table}")
+        stored = dict(cursor.fetchall())
+        changed = sorted(
+            name for name, text in current.items() if stored.get(name) != _sha(text)
+        )
+        for name in changed:
+            cursor.execute(f"DELETE FROM {table} WHERE name = %s", (name,))
+            cursor.execute(
+                f"INSERT INTO {table} (name, sha256) VALUES (%s, %s)",
+                (name, _sha(current[name])),
+            )
+    if changed:
+        shown = {n: current[n] for n in changed if n not in SECRET_SETTINGS}
+        record_security_event(
+            services.crm,
+            actor,
+            "configuration-changed",
+            settings=changed,
+            first_start=not stored,
+            values=shown,
+        )
+        logger.info("configuration changed: %s", ", ".join(changed))
+    return changed
+
+
+def _setting_texts(services: Services) -> dict[str, str]:
+    texts = {}
+    for name, value in services.settings.model_dump().items():
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        texts[name] = "" if value is None else str(value)
+    return texts
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

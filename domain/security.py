@@ -7,9 +7,11 @@ material or a customer's personal data.
 """
 
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
 
 KINDS = (
     "sign-in-failed",
@@ -64,3 +66,23 @@ def record_security_event(
     )
     application.save(event)
     return event
+
+
+def security_events(
+    application: Application[Any], kind: str | None = None
+) -> list[SecurityEvent]:
+    """Every recorded security event, oldest first; of one kind if given."""
+    topic = get_topic(SecurityEvent.Recorded)
+    found: list[SecurityEvent] = []
+    start: int | None = None
+    while page := application.recorder.select_notifications(
+        start=start, limit=1000, topics=[topic], inclusive_of_start=start is None
+    ):
+        for notification in page:
+            event: SecurityEvent = application.repository.get(
+                UUID(str(notification.originator_id))
+            )
+            if kind is None or event.kind == kind:
+                found.append(event)
+        start = page[-1].id
+    return found
