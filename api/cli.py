@@ -336,6 +336,24 @@ def replay(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def check_security(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Prints the pass/fail report (text or JSON) and records it as an event."""
+    from api.monitoring import Metrics
+    from api.security import SecurityOps
+    from api.security_check import security_check
+    from api.wiring import open_services
+
+    services = open_services(settings)
+    try:
+        if arguments.audit_ledger:
+            SecurityOps(services, Metrics()).run_ledger_audit()
+        report = security_check(services)
+    finally:
+        services.close()
+    print(report.as_json() if arguments.json else report.as_text())
+    return 0 if report.result == "pass" else 1
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgercrm",
@@ -392,6 +410,18 @@ def _parser() -> argparse.ArgumentParser:
     replay_parser.add_argument("customer_id")
     replay_parser.add_argument("--as-of", help="ISO time; default now (UTC if no zone)")
     replay_parser.set_defaults(command=replay)
+    security = commands.add_parser("security", help="security operations")
+    security_commands = security.add_subparsers(required=True, metavar="ACTION")
+    check = security_commands.add_parser(
+        "check", help="assess the deployment's controls; exit 1 if any fails"
+    )
+    check.add_argument("--json", action="store_true", help="the report as JSON")
+    check.add_argument(
+        "--audit-ledger",
+        action="store_true",
+        help="run a full ledger audit first and report its result",
+    )
+    check.set_defaults(command=check_security)
     ledger = commands.add_parser("ledger", help="the audit ledger")
 
     ledger_commands = ledger.add_subparsers(required=True, metavar="ACTION")
