@@ -131,7 +131,8 @@ def grant(postgres_url: str, role: str, privileges: str, events: str) -> None:
     with psycopg.connect(postgres_url, autocommit=True) as owner:
         for statement in (
             f'GRANT USAGE ON SCHEMA ledger TO "{role}"',
-            f'GRANT SELECT, INSERT ON ledger.entries, ledger.ledger_checkpoints TO "{role}"',
+            f"GRANT SELECT, INSERT ON ledger.entries, ledger.ledger_checkpoints "
+            f'TO "{role}"',
             f'GRANT SELECT, INSERT, UPDATE ON ledger.tiles TO "{role}"',
             f'GRANT {privileges} ON {events} TO "{role}"',
         ):
@@ -253,7 +254,7 @@ def test_plain_http_beyond_loopback_and_a_remote_database_without_tls_fail(
 ) -> None:
     from api.security_check import tls
 
-    exposed = reconfigured(settings, host="0.0.0.0")  # noqa: S104
+    exposed = reconfigured(settings, host="0.0.0.0")
     remote = reconfigured(
         settings, database_url="postgresql://svc@db.internal.example:5432/crm"
     )
@@ -262,7 +263,7 @@ def test_plain_http_beyond_loopback_and_a_remote_database_without_tls_fail(
         database_url="postgresql://svc@db.internal.example/crm?sslmode=verify-full",
     )
 
-    assert [f.status for f in tls(exposed)][0] == "fail"
+    assert next(f.status for f in tls(exposed)) == "fail"
     assert [f.status for f in tls(remote)] == ["warn", "fail"]
     assert [f.status for f in tls(secured)] == ["warn", "pass"]
 
