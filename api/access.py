@@ -217,8 +217,10 @@ class AccessTokens:
             )
         return True
 
-    def reinstate(self, principal_id: str) -> None:
-        """Lifts a suspension; refuses a principal that is not suspended."""
+    def reinstate(self, principal_id: str) -> str:
+        """Lifts a suspension; refuses a principal that is not suspended.
+
+        Returns the principal's id as stored (32 hex digits)."""
         principal_id = _principal_id(principal_id)
         with self.database.transaction() as cursor:
             if self._suspension(cursor, principal_id) is None:
@@ -227,6 +229,17 @@ class AccessTokens:
                 f"DELETE FROM {self.suspensions} WHERE principal_id = %s",
                 (principal_id,),
             )
+        return principal_id
+
+    def suspended(self) -> list[tuple[str, datetime, str]]:
+        """Every suspended principal (tokens and signed-in people): id, since, why."""
+        with self.database.transaction() as cursor:
+            cursor.execute(
+                f"SELECT principal_id, suspended_at, reason FROM {self.suspensions} "
+                "ORDER BY suspended_at"
+            )
+            rows = cursor.fetchall()
+        return [(str(row[0]), _time(row[1]), str(row[2])) for row in rows]
 
     def is_suspended(self, principal_id: str) -> bool:
         with self.database.transaction() as cursor:

@@ -178,9 +178,16 @@ def list_tokens(settings: Settings, arguments: argparse.Namespace) -> int:
     services = open_services(settings)
     try:
         records = services.access.tokens()
+        suspended = services.access.suspended()
     finally:
         services.close()
     now = datetime.now(UTC)
+    token_ids = {record.token_id for record in records}
+    for principal_id, since, reason in suspended:
+        if principal_id not in token_ids:
+            print(
+                f"{principal_id}  person   suspended since {since:%Y-%m-%d} ({reason})"
+            )
     for record in records:
         state = (
             "revoked"
@@ -211,22 +218,23 @@ def change_token(settings: Settings, arguments: argparse.Namespace) -> int:
     services = open_services(settings)
     try:
         access, action = services.access, arguments.action
+        details: dict[str, str] = {}
         if action == "revoke":
-            record = access.revoke(arguments.token_id)
-            details = {"role": record.role}
+            principal_id = access.revoke(arguments.token_id).token_id
             kind = "token-revoked"
         elif action == "reinstate":
-            record = access.token(arguments.token_id)
-            access.reinstate(record.token_id)
-            details, kind = {"role": record.role}, "token-reinstated"
+            # A person signed in through OIDC has no token row, only a suspension.
+            principal_id = access.reinstate(arguments.token_id)
+            kind = "token-reinstated"
         else:
             record = access.change_role(arguments.token_id, arguments.role)
+            principal_id = record.token_id
             details = {"from_role": record.role, "to_role": arguments.role}
             kind = "role-changed"
-        record_security_event(services.crm, CLI_ACTOR, kind, record.token_id, **details)
+        record_security_event(services.crm, CLI_ACTOR, kind, principal_id, **details)
     finally:
         services.close()
-    print(f"{kind.replace('-', ' ')}: {record.token_id}")
+    print(f"{kind.replace('-', ' ')}: {principal_id}")
     return 0
 
 

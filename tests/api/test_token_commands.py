@@ -1,6 +1,8 @@
 """`ledgercrm token create|list|revoke|reinstate|set-role` and `serve`'s
 configuration record, on both backends; each change is a security event."""
 
+import uuid
+
 import pytest
 
 from api.cli import main
@@ -98,3 +100,28 @@ def test_configuration_changes_are_recorded_naming_the_settings(
     assert events[-1].details["values"] == {"rate_limit_per_minute": "60"}
     assert "s3cret-token" not in repr(events[-1].details)
     assert events[0].details["first_start"] is True
+
+
+def test_a_suspended_signed_in_person_is_listed_and_can_be_reinstated(
+    cli_env: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    person = uuid.uuid5(uuid.NAMESPACE_URL, "https://idp.example#staff-7").hex
+    services = open_services(cli_env)
+    try:
+        services.access.suspend(person, "bulk-read alert")
+    finally:
+        services.close()
+
+    main(["token", "list"])
+    listed = capsys.readouterr().out
+    code = main(["token", "reinstate", person])
+
+    assert f"{person}  person   suspended since" in listed
+    assert code == 0
+    services = open_services(cli_env)
+    try:
+        assert not services.access.is_suspended(person)
+        (event,) = security_events(services.crm, "token-reinstated")
+    finally:
+        services.close()
+    assert event.principal_id == person
