@@ -301,7 +301,13 @@ class AccessTokens:
     def _add_columns(self) -> None:
         with self.database.transaction() as cursor:
             if self.database.dialect == "postgres":
-                for column in ADDED_COLUMNS:
+                cursor.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = 'access' AND table_name = 'access_tokens'"
+                )
+                present = {row[0] for row in cursor.fetchall()}
+                # Only the owner may alter the table; others find it complete.
+                for column in set(ADDED_COLUMNS) - present:
                     cursor.execute(
                         f"ALTER TABLE {self.table} ADD COLUMN IF NOT EXISTS {column} "
                         "text"

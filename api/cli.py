@@ -362,6 +362,33 @@ def check_security(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0 if report.result == "pass" else 1
 
 
+def service_role_grants(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Prints (or, as the owner, applies) the grants for the service's role."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from api.postgres_roles import service_role_statements
+
+    if not settings.uses_postgres:
+        raise SettingsError("grants apply to PostgreSQL: set LEDGERCRM_DATABASE_URL")
+    database = str(conninfo_to_dict(settings.database_url).get("dbname", ""))
+    try:
+        statements = service_role_statements(arguments.role, database)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as connection:
+            for statement in statements:
+                print(statement.as_string(connection) + ";")
+                if arguments.apply:
+                    connection.execute(statement)
+    except psycopg.Error as error:
+        raise SettingsError(
+            f"the grants failed ({error}); run them as the tables' owner"
+        ) from None
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgercrm",
@@ -430,6 +457,14 @@ def _parser() -> argparse.ArgumentParser:
         help="run a full ledger audit first and report its result",
     )
     check.set_defaults(command=check_security)
+    grants = security_commands.add_parser(
+        "grants", help="the PostgreSQL grants for a service role that only appends"
+    )
+    grants.add_argument("role", help="the service's login role, e.g. ledgercrm_service")
+    grants.add_argument(
+        "--apply", action="store_true", help="run them (connect as the owner)"
+    )
+    grants.set_defaults(command=service_role_grants)
     ledger = commands.add_parser("ledger", help="the audit ledger")
 
     ledger_commands = ledger.add_subparsers(required=True, metavar="ACTION")

@@ -13,6 +13,7 @@ import pytest
 
 from api.cli import main
 from api.monitoring import Metrics
+from api.postgres_roles import service_role_statements
 from api.security import SecurityOps
 from api.security_check import (
     SecurityReport,
@@ -308,30 +309,58 @@ def test_the_command_prints_json_and_exits_1_on_failure(
     assert "FAIL  backups:" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="every store runs its DDL (CREATE SCHEMA/TABLE/FUNCTION/TRIGGER ... IF "
-    "NOT EXISTS) when opened, so serve needs the tables' owner; a start-up that "
-    "skips DDL on existing tables (DDL only in `ledgercrm init`) would lift this",
-)
-def test_serve_can_run_as_a_role_that_does_not_own_the_tables(
+@pytest.mark.requirement("PROCESSING-LOG")
+def test_serve_runs_as_a_role_that_cannot_rewrite_events(
     settings: Settings, service_role: tuple[str, str]
 ) -> None:
     if not settings.uses_postgres:
         pytest.skip("roles exist on PostgreSQL only")
     role, url = service_role
-    open_services(settings).close()  # the owner creates the tables
+    open_services(settings).close()  # `ledgercrm init` as the owner
+    database = settings.database_url.rsplit("/", 1)[1]
     with psycopg.connect(settings.database_url, autocommit=True) as owner:
-        schemas = [r[0] for r in owner.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname IN "
-            "('public', 'ledger', 'access', 'crypto_shredding', 'projections')"
-        ).fetchall()]  # fmt: skip
-        for schema in schemas:
-            for statement in (
-                f'GRANT USAGE ON SCHEMA {schema} TO "{role}"',
-                f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO "{role}"',  # noqa: E501
-                f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO "{role}"',
-            ):
-                owner.execute(statement)  # type: ignore[arg-type]
+        for statement in service_role_statements(role, database):
+            owner.execute(statement)
 
-    open_services(reconfigured(settings, database_url=url)).close()
+    service = open_services(reconfigured(settings, database_url=url))
+    try:
+        define_a_purpose(service)
+        service.runner.catch_up()
+        sign_the_ledger(service)
+        report = security_check(service, record=False)
+        events = events_table(service)
+    finally:
+        service.close()
+
+    assert statuses(report, "database role") == {"pass"}
+    assert statuses(report, "ledger lag") == {"pass"}
+    with (
+        psycopg.connect(url) as connection,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
+    ):
+        connection.execute(f"UPDATE {events} SET topic = 'x'")  # type: ignore[arg-type]
+
+
+def test_the_grants_command_prints_the_service_role_grants(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("LEDGERCRM_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("LEDGERCRM_DATABASE_URL", settings.database_url)
+    monkeypatch.chdir(settings.data_dir.parent)
+
+    code = main(["security", "grants", "ledgercrm_service"])
+    printed = capsys.readouterr()
+    refused = main(["security", "grants", "x; DROP TABLE y"])
+
+    if not settings.uses_postgres:
+        assert code == 2 and "PostgreSQL" in printed.err
+        return
+    assert code == 0
+    assert (
+        'GRANT SELECT, INSERT ON "public"."ledgercrm_events", ledger.entries'
+        in printed.out
+    )
+    assert "UPDATE ON ledger.tiles" in printed.out
+    assert refused == 2 and "not a plain role name" in capsys.readouterr().err
