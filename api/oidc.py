@@ -18,6 +18,7 @@ from api.access import Principal, SignInRefused
 from api.settings import Settings, SettingsError
 from domain import ROLES
 
+ASYMMETRIC = ("RS", "PS", "ES", "EdDSA")
 LEEWAY_SECONDS = 30  # clocks of the provider and this server may differ slightly
 _REASONS: list[tuple[type[jwt.PyJWTError], str]] = [
     (jwt.ExpiredSignatureError, "token expired"),
@@ -78,6 +79,13 @@ class OidcVerifier:
             )
         if settings.oidc_jwks_url:
             _check_jwks_url(settings.oidc_jwks_url)
+        shared = [a for a in settings.oidc_algorithms if not a.startswith(ASYMMETRIC)]
+        if shared or not settings.oidc_algorithms:
+            raise SettingsError(
+                f"LEDGERCRM_OIDC_ALGORITHMS may list only public-key algorithms "
+                f"(RS*, PS*, ES*, EdDSA), not {shared}: a shared secret would let "
+                "anyone holding it sign in"
+            )
         return cls(
             settings.oidc_issuer,
             settings.oidc_audience,

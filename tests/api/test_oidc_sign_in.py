@@ -231,9 +231,13 @@ def test_half_configured_oidc_is_refused_naming_the_setting(
     no_audience = reconfigured(settings, oidc_issuer=ISSUER)
     plain_url = oidc_settings(settings, oidc_jwks_url="http://idp.example/jwks")
 
+    shared_secret = oidc_settings(
+        settings, oidc_jwks_url="https://idp.example/jwks", oidc_algorithms=["HS256"]
+    )
     for wrong, named in (
         (no_audience, "LEDGERCRM_OIDC_AUDIENCE"),
         (plain_url, "https"),
+        (shared_secret, "public-key algorithms"),
     ):
         opened = open_services(wrong)
         try:
