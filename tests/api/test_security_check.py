@@ -23,7 +23,7 @@ from api.security_check import (
 )
 from api.settings import Settings
 from api.wiring import Services, open_services
-from domain import Actor
+from domain import Actor, AgreementCapture, CustomerProfile, PersonalDetails
 from domain.security import security_events
 from tests.api.security_support import reconfigured
 from tests.conftest import ADMIN_CONNINFO
@@ -42,6 +42,19 @@ def define_a_purpose(services: Services) -> None:
         Actor("u-admin", "admin"), "newsletter", "Bản tin", "Newsletter", "consent",
         [("email", "basic")], 30,
     )  # fmt: skip
+
+
+def register_a_customer(services: Services) -> None:
+    actor = Actor("u-admin", "admin")
+    services.crm.define_purpose(
+        actor, "service", "Dịch vụ", "Service", "agreement", [("contact", "basic")], 30
+    )
+    services.crm.register_customer(
+        Actor("u-sales", "sales"),
+        PersonalDetails("Phạm Văn D"),
+        CustomerProfile(),
+        agreements=[AgreementCapture("service", "contract-9")],
+    )
 
 
 def sign_the_ledger(services: Services) -> None:
@@ -324,7 +337,8 @@ def test_serve_runs_as_a_role_that_cannot_rewrite_events(
 
     service = open_services(reconfigured(settings, database_url=url))
     try:
-        define_a_purpose(service)
+        register_a_customer(service)  # events, a data key, the read model
+        service.access.create("sales", "after-grants")
         service.runner.catch_up()
         sign_the_ledger(service)
         report = security_check(service, record=False)
