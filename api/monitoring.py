@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("api.access")
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_warned_about_data_keys = threading.Event()
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -101,7 +102,11 @@ def data_key_counts(services: Services) -> dict[str, int]:
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
                 row = connection.execute(query.format(table="data_keys")).fetchone()
     except Exception:
-        logger.warning("cannot count data keys; the metric is left out", exc_info=True)
+        if not _warned_about_data_keys.is_set():  # once, not at every scrape
+            _warned_about_data_keys.set()
+            logger.warning(
+                "cannot count data keys; the metric is left out", exc_info=True
+            )
         return {}
     created, shredded = row if row else (0, 0)
     return {"created": int(created), "shredded": int(shredded)}
