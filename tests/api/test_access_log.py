@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
-from api.wiring import open_services
+from api.wiring import Services, open_services
 from tests.api.conftest import Caller, registration
 from tests.api.security_support import reconfigured
 
@@ -126,3 +126,27 @@ def test_logs_hold_no_personal_values_tokens_or_queries(
     assert token not in text
     assert token.split("_")[2] not in text
     assert "marketing-email" not in "\n".join(access_lines(caplog))  # no queries
+
+
+def test_an_unexpected_error_is_logged_with_the_request_id(
+    services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = create_app(services, run_background_work=False)
+
+    @app.get("/boom")
+    def boom() -> None:
+        raise RuntimeError("failure for the test")
+
+    client = TestClient(app, raise_server_exceptions=False)
+    with caplog.at_level(logging.INFO):
+        response = client.get("/boom", headers={"X-Request-ID": "req-boom"})
+
+    assert response.status_code == 500
+    assert any(
+        "unexpected error on GET /boom (request_id=req-boom)" in r.getMessage()
+        for r in caplog.records
+    )
+    assert any(
+        line.startswith("GET /boom 500 ") and "request_id=req-boom" in line
+        for line in access_lines(caplog)
+    )

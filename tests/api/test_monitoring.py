@@ -1,5 +1,6 @@
 """/metrics, /healthz and /readyz: who may read them and what they say."""
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -9,6 +10,8 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
+from api.monitoring import BackgroundWork
+from api.routes.health import readiness_problems
 from api.settings import Settings
 from api.wiring import Services, open_services
 from tests.api.conftest import Caller, purpose_body, registration
@@ -215,3 +218,29 @@ def test_health_needs_a_token_or_loopback(client: TestClient) -> None:
     anonymous = client.get("/readyz")
 
     assert anonymous.status_code == 401
+
+
+def test_readyz_names_background_work_that_stopped(services: Services) -> None:
+    finished = threading.Thread(target=lambda: None)
+    finished.start()
+    finished.join()
+    background = BackgroundWork({"the ledger integrator": finished})
+
+    problems = readiness_problems(services, background)
+
+    assert problems == ["the ledger integrator is not running"]
+
+
+def test_readyz_says_when_a_database_is_unreachable(settings: Settings) -> None:
+    opened = open_services(settings)
+    opened.read_models.close()
+    try:
+        problems = readiness_problems(opened, BackgroundWork())
+    finally:
+        opened.crm.close()
+        opened.access.database.close()
+        opened.data_keys.store.close()
+        opened.ledger_store.close()
+
+    assert len(problems) == 1
+    assert problems[0].startswith("a database is unreachable")

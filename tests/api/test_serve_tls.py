@@ -55,10 +55,13 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
 
 
 @pytest.mark.requirement("ENCRYPT-AT-REST")
-def test_serve_speaks_https_with_the_configured_certificate(tmp_path: Path) -> None:
+def test_serve_speaks_https_with_the_configured_certificate(
+    tmp_path: Path, database_url: str
+) -> None:
     data_dir, port = tmp_path / "var", free_port()
+    url = "" if database_url.startswith("sqlite") else database_url
     certificate, key = self_signed_certificate(tmp_path)
-    token = admin_token(ledgercrm(data_dir, "init").stdout)
+    token = admin_token(ledgercrm(data_dir, "init", LEDGERCRM_DATABASE_URL=url).stdout)
     environment = {
         **os.environ,
         "LEDGERCRM_DATA_DIR": str(data_dir),
@@ -67,7 +70,7 @@ def test_serve_speaks_https_with_the_configured_certificate(tmp_path: Path) -> N
         "LEDGERCRM_TLS_KEY_FILE": str(key),
         "LEDGERCRM_ACCESS_LOG_JSON": "true",
     }
-    environment.pop("LEDGERCRM_DATABASE_URL", None)
+    environment["LEDGERCRM_DATABASE_URL"] = url
     server = subprocess.Popen(
         [sys.executable, "-m", "api", "serve"],
         env=environment,
@@ -75,11 +78,11 @@ def test_serve_speaks_https_with_the_configured_certificate(tmp_path: Path) -> N
         stderr=subprocess.PIPE,
     )
     try:
-        url = f"https://127.0.0.1:{port}"
+        base = f"https://127.0.0.1:{port}"
         trusted = ssl.create_default_context(cafile=str(certificate))
-        verified = wait_for_answer(f"{url}/v1/purposes", token, verify=trusted)
+        verified = wait_for_answer(f"{base}/v1/purposes", token, verify=trusted)
         with pytest.raises(httpx.ConnectError):
-            httpx.get(f"{url}/v1/purposes", timeout=5)  # not a trusted certificate
+            httpx.get(f"{base}/v1/purposes", timeout=5)  # not a trusted certificate
         with pytest.raises(httpx.TransportError):
             httpx.get(f"http://127.0.0.1:{port}/v1/purposes", timeout=5)
     finally:
