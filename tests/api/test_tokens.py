@@ -7,7 +7,8 @@ from fastapi.testclient import TestClient
 
 from api.access import TokenError
 from api.wiring import Services
-from domain.security import security_events
+from domain.security import record_security_event, security_events
+from ledger.entries import parse_entry
 from tests.api.conftest import Caller
 
 
@@ -117,3 +118,20 @@ def test_failed_sign_ins_and_forbidden_attempts_become_events_without_secrets(
     )
     assert secret.encode() not in stored
     assert wrong.split("_")[2].encode() not in stored
+
+
+@pytest.mark.requirement("PROCESSING-LOG")
+def test_security_events_enter_the_signed_ledger(services: Services) -> None:
+    principal, _ = services.access.create("sales", "leaver")
+    record_security_event(
+        services.crm, "admin:cli", "token-revoked", principal.principal_id
+    )
+
+    with services.ledger_integrator() as integrator:
+        integrator.run_once()
+        integrator.sign_ledger_checkpoint()
+    signed = services.ledger.latest_ledger_checkpoint()
+    entries = [parse_entry(e) for e in services.ledger.entries(0, signed.size)]
+
+    (entry,) = [e for e in entries if e["topic"].endswith("SecurityEvent.Recorded")]
+    assert entry["actor"] == "admin:cli"
