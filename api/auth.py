@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.access import Principal, SignInRefused
 from api.errors import ApiError
 from api.monitoring import request_context
-from api.roles import PERSONAL_READS, may
+from api.roles import may, reads_personal_data
 from api.security import SecurityOps
 from api.wiring import Services
 from domain import Actor
@@ -84,7 +84,7 @@ def allowed(permission: str) -> Callable[..., Actor]:
                 f"role {principal.role!r} may not do this ({permission}); ask for a "
                 "token with a role that may",
             )
-        if permission in PERSONAL_READS:
+        if reads_personal_data(principal.role, permission):
             _watch_personal_read(request, security, principal)
         return Actor(user_id=principal.principal_id, role=principal.role)
 

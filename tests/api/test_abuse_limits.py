@@ -126,3 +126,23 @@ def test_rereading_the_same_customers_raises_no_alert(
 
     assert set(statuses) == {200}
     assert security_events(limited.crm, "bulk-read-alert") == []
+
+
+@pytest.mark.settings(bulk_read_customers=1)
+def test_replays_count_as_personal_reads_for_the_dpo_only(
+    limited_client: TestClient, limited: Services
+) -> None:
+    admin = caller(limited_client, limited, "admin")
+    sales = caller(limited_client, limited, "sales")
+    two = customers(admin, sales, 2)
+    auditor = caller(limited_client, limited, "auditor")
+    dpo = caller(limited_client, limited, "dpo")
+
+    for customer in two:
+        auditor.get(f"/v1/customers/{customer['id']}/replay")
+    assert security_events(limited.crm, "bulk-read-alert") == []
+    for customer in two:
+        dpo.get(f"/v1/customers/{customer['id']}/replay")
+
+    (alert,) = security_events(limited.crm, "bulk-read-alert")
+    assert alert.details["role"] == "dpo"
