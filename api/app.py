@@ -114,7 +114,7 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     security = SecurityOps(services, metrics)
     app.state.metrics, app.state.security = metrics, security
     app.state.background = BackgroundWork()
-    services.crm.observers.append(metrics.count_commands)
+    services.crm.observers += [metrics.count_commands, security.observe_reads]
     app.add_middleware(
         AccessLog, metrics=metrics, json_lines=services.settings.access_log_json
     )

@@ -18,6 +18,7 @@ from api.access import Principal, SignInRefused
 from api.monitoring import Metrics
 from api.oidc import OidcVerifier, looks_like_jwt
 from api.wiring import Services
+from domain.access import PersonalDataAccess, PersonalDataExport
 from domain.security import record_security_event
 from ledger.self_audit import LedgerAuditResult, audit_ledger
 from projections.sql import Dialect
@@ -96,6 +97,30 @@ class SecurityOps:
             permission=permission,
             role=principal.role,
         )
+
+    def observe_reads(self, recordings: list[Any]) -> None:
+        """Feeds recorded reads and exports of personal data to the bulk-read watch.
+
+        Every path that opens personal data records it first, so this sees
+        timelines and exports too. A suspension it causes stops the next
+        request; `personal_read` refuses the crossing read itself where the
+        route names the customer.
+        """
+        for recording in recordings:
+            event = recording.domain_event
+            if isinstance(event, PersonalDataAccess.Recorded):
+                customers = [event.customer_id]
+            elif isinstance(event, PersonalDataExport.Recorded):
+                customers = list(event.customer_ids)
+            else:
+                continue
+            role, _, user_id = event.actor.partition(":")
+            try:
+                principal = Principal(UUID(user_id), "", role)
+            except ValueError:
+                continue  # not a token or a signed-in person: a command-line actor
+            for customer_id in customers:
+                self.personal_read(principal, customer_id)
 
     def personal_read(self, principal: Principal, customer_id: UUID) -> bool:
         """Watches reads of personal data; True if the principal is now suspended."""

@@ -146,3 +146,30 @@ def test_replays_count_as_personal_reads_for_the_dpo_only(
 
     (alert,) = security_events(limited.crm, "bulk-read-alert")
     assert alert.details["role"] == "dpo"
+
+
+@pytest.mark.requirement("ROLE-ACCESS")
+@pytest.mark.settings(bulk_read_customers=2, bulk_read_suspends=True)
+def test_a_personal_export_of_too_many_customers_raises_the_alert_and_suspends(
+    limited_client: TestClient, limited: Services
+) -> None:
+    admin = caller(limited_client, limited, "admin")
+    sales = caller(limited_client, limited, "sales")
+    three = customers(admin, sales, 3)
+    export = {
+        "purpose": "service",
+        "recipient": "Công ty TNHH Gửi Thư",
+        "agreement_ref": "DPA-2026-014",
+        "basis": "agreement",
+        "fields": ["full_name"],
+    }
+    for runner in limited.runners:
+        runner.catch_up()
+
+    exported = sales.post("/v1/exports/customers", json=export)
+    afterwards = sales.get("/v1/purposes")
+
+    assert exported.status_code == 200  # recorded before it was answered
+    (alert,) = security_events(limited.crm, "bulk-read-alert")
+    assert alert.details["customers"] == 3
+    assert afterwards.status_code == 401 and "suspended" in afterwards.text
