@@ -155,7 +155,7 @@ def test_a_personal_export_of_too_many_customers_raises_the_alert_and_suspends(
 ) -> None:
     admin = caller(limited_client, limited, "admin")
     sales = caller(limited_client, limited, "sales")
-    three = customers(admin, sales, 3)
+    customers(admin, sales, 3)
     export = {
         "purpose": "service",
         "recipient": "Công ty TNHH Gửi Thư",
