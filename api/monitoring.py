@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.wiring import SQLITE_KEYS, Services
+from crypto_shredding.keyed_hashes import LOOKUP_KEY_SUBJECT
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("api.access")
@@ -91,16 +92,27 @@ def stored_state(services: Services) -> StoredState:
 
 def data_key_counts(services: Services) -> dict[str, int]:
     """Data keys ever created and shredded (a shredded key stays as a tombstone)."""
-    query = "SELECT count(*), count(shredded_at) FROM {table}"
+    # The lookup key is held as a data key of a reserved subject: not a person's.
+    query = (
+        "SELECT count(*), count(shredded_at) FROM {table} "
+        "WHERE subject_id <> '{reserved}'"
+    )
     try:
         if services.settings.uses_postgres:
             with services.read_models.transaction() as cursor:
-                cursor.execute(query.format(table="crypto_shredding.data_keys"))
+                cursor.execute(
+                    query.format(
+                        table="crypto_shredding.data_keys",
+                        reserved=LOOKUP_KEY_SUBJECT,
+                    )
+                )
                 row = cursor.fetchone()
         else:
             path = services.settings.data_dir / SQLITE_KEYS
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
-                row = connection.execute(query.format(table="data_keys")).fetchone()
+                row = connection.execute(
+                    query.format(table="data_keys", reserved=LOOKUP_KEY_SUBJECT.hex)
+                ).fetchone()
     except Exception:
         if not _warned_about_data_keys.is_set():  # once, not at every scrape
             _warned_about_data_keys.set()

@@ -57,11 +57,19 @@ def created_by_another_role(datastore: PostgresDatastore, table: str) -> bool:
     return bool(row and row["foreign_owner"])
 
 
+# Processes starting together would race on CREATE OR REPLACE FUNCTION/TRIGGER
+# ("tuple concurrently updated"): one transaction-scoped lock serialises the DDL.
+SERIALISE_DDL = SQL(
+    "SELECT pg_advisory_xact_lock(hashtext('ledgercrm-create-tables'))"
+).format()
+
+
 class AppendOnlyPostgresAggregateRecorder(PostgresAggregateRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements.insert(0, SERIALISE_DDL)
         self.sql_create_statements += append_only_statements(
             datastore.schema, events_table_name
         )
@@ -101,6 +109,7 @@ class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements.insert(0, SERIALISE_DDL)
         self.sql_create_statements += append_only_statements(
             datastore.schema, events_table_name
         )

@@ -27,13 +27,17 @@ def service_role_statements(
         "role": Identifier(service_role),
         "database": Identifier(database),
         "events": Identifier("public", events_table),
+        # Customers are snapshotted every 100 versions: the service appends those too.
+        "snapshots": Identifier(
+            "public", events_table.removesuffix("_events") + "_snapshots"
+        ),
         "lock": Identifier("public", f"{events_table}_lock_for_insert"),
     }
     statements = [
         "GRANT CONNECT, CREATE ON DATABASE {database} TO {role}",
         "GRANT USAGE ON SCHEMA public, ledger TO {role}",
-        "GRANT SELECT, INSERT ON {events}, ledger.entries, ledger.ledger_checkpoints "
-        "TO {role}",
+        "GRANT SELECT, INSERT ON {events}, {snapshots}, ledger.entries, "
+        "ledger.ledger_checkpoints TO {role}",
         "GRANT SELECT, INSERT, UPDATE ON ledger.tiles, ledger.integrator_position "
         "TO {role}",
         "GRANT USAGE ON ALL SEQUENCES IN SCHEMA public, ledger TO {role}",

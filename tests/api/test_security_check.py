@@ -373,8 +373,8 @@ def test_the_grants_command_prints_the_service_role_grants(
         return
     assert code == 0
     assert (
-        'GRANT SELECT, INSERT ON "public"."ledgercrm_events", ledger.entries'
-        in printed.out
+        'GRANT SELECT, INSERT ON "public"."ledgercrm_events", '
+        '"public"."ledgercrm_snapshots", ledger.entries' in printed.out
     )
     assert "UPDATE ON ledger.tiles" in printed.out
     assert refused == 2 and "not a plain role name" in capsys.readouterr().err
