@@ -135,7 +135,10 @@ def security_check(services: Services, *, record: bool = True) -> SecurityReport
 def key_files(settings: Settings) -> Iterator[Finding]:
     """Key files exist, are readable by their owner only, and live apart."""
     files = {
-        "wrapping key file": settings.key_file,
+        # With an HSM the wrapping key is no file at all.
+        "wrapping key file": (
+            settings.key_file if settings.wrapping_key_backend == "file" else None
+        ),
         "ledger signing key file": settings.signing_key_file,
         "overlap signing key file": settings.ledger_overlap_signing_key_file,
         "TLS key file": settings.tls_key_file,
