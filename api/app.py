@@ -13,8 +13,10 @@ from api.routes import (
     health,
     interactions,
     ledger,
+    public,
     purposes,
     replay,
+    requests,
     statistics,
 )
 from api.wiring import Services
@@ -82,5 +84,7 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     install_error_handlers(app)
     routers = (health, purposes, customers, interactions, ledger, replay, statistics)
     for module in routers:
+        app.include_router(module.router)
+    for module in (requests, public):  # the privacy office's routers
         app.include_router(module.router)
     return app

@@ -15,11 +15,13 @@ from domain.errors import (
     InvalidValueError,
     NoBasisError,
     NoticeMismatchError,
+    ProcessingRestrictedError,
     PurposeExistsError,
     PurposeNotFoundError,
     PurposeRetiredError,
     WrongBasisError,
 )
+from domain.subject_requests import RequestNotFoundError, RequestStateError
 from ledger import LedgerLookupError
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,9 @@ DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (PurposeRetiredError, 409, "purpose_retired"),
     (ConsentNotGivenError, 409, "consent_not_given"),
     (ErasureNotCompletedError, 404, "erasure_not_found"),
+    (ProcessingRestrictedError, 403, "processing_restricted"),
+    (RequestNotFoundError, 404, "request_not_found"),
+    (RequestStateError, 409, "request_state"),
 ]
 
 

@@ -13,6 +13,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ledger:read": frozenset({"auditor", "dpo"}),
     "customers:replay": frozenset({"auditor", "dpo"}),
     "statistics:read": frozenset({"manager", "dpo"}),
+    "requests:manage": frozenset({"dpo"}),
 }
 
 

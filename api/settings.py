@@ -54,6 +54,19 @@ class Settings(BaseSettings):
     read_wait_seconds: float = Field(
         5.0, ge=0, le=60, description="longest a read waits for its projection"
     )
+    controller_name: str = Field(
+        "LedgerCRM operator", description="the firm that controls the personal data"
+    )
+    dpo_contact: str = Field(
+        "dpo@example.vn",
+        description="the data protection officer's contact, shown on the privacy page",
+    )
+    public_intake_per_client_hour: int = Field(
+        5, ge=1, description="public request forms one client may send per hour"
+    )
+    public_intake_per_hour: int = Field(
+        200, ge=1, description="public request forms accepted per hour in all"
+    )
 
     @field_validator("database_url")
     @classmethod

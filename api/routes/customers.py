@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from api import erasure, schemas
+from api import erasure, privacy, schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
 from api.wiring import Services
@@ -193,6 +193,8 @@ def readable_customer(
             f"no consent or agreement of this customer covers purpose {purpose!r}; "
             "read only for a purpose the customer agreed to",
         )
+    # DSR-RESTRICT, DSR-OBJECT: checked on the customer's events, so at once.
+    privacy.privacy_office(services).check_processing_allowed(customer_id, purpose)
     return row
 
 

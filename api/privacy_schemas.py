@@ -1,0 +1,120 @@
+"""Request and response models of the privacy office's endpoints."""
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from api.schemas import Request
+
+RequestKind = Literal[
+    "access", "rectify", "erase", "restrict", "object", "withdraw-consent"
+]
+ContactChannel = Literal["web-form", "paper-form", "phone", "email", "in-person", "app"]
+
+
+class SubjectRequestIntake(Request):
+    """A data subject request as received by the data protection officer."""
+
+    kind: RequestKind
+    requester_name: str = Field(max_length=200)
+    requester_contact: str = Field(
+        max_length=200, description="how to reach the requester: e-mail or phone"
+    )
+    customer_id: UUID | None = Field(None, description="the subject, if known")
+    purpose_codes: list[str] = Field(
+        default_factory=list, description="for object and withdraw-consent"
+    )
+    processors_involved: bool = False
+    details: str | None = Field(None, max_length=5_000)
+
+
+class PublicRequestIntake(Request):
+    """The public form: a request anyone may send, without a token."""
+
+    kind: RequestKind
+    requester_name: str = Field(max_length=200)
+    requester_contact: str = Field(max_length=200)
+    purpose_codes: list[str] = Field(default_factory=list)
+    details: str | None = Field(None, max_length=5_000)
+
+
+class PublicRequestReceipt(BaseModel):
+    request_id: UUID
+    acknowledge_due: str
+    execute_due: str
+    message: str
+
+
+class IdentityVerification(Request):
+    customer_id: UUID
+    method: Literal[
+        "id-document-in-person",
+        "signed-request",
+        "known-contact-confirmed",
+        "authenticated-account",
+    ]
+
+
+class Acknowledgment(Request):
+    channel: ContactChannel
+
+
+class Extension(Request):
+    reason: str = Field(max_length=1_000)
+    days: int = Field(ge=1, le=30)
+
+
+class Refusal(Request):
+    legal_ground: str = Field(
+        max_length=1_000, examples=["Law on Accounting 88/2015/QH13 Art 41"]
+    )
+    told_via: ContactChannel
+
+
+class Fulfilment(Request):
+    """What fulfilling needs: corrections for rectify, a ground for erase."""
+
+    corrections: dict[str, str | None] | None = None
+    ground: str | None = Field(None, max_length=500)
+
+
+class RestrictionLift(Request):
+    reason: str = Field(max_length=500)
+
+
+class SubjectRequestView(BaseModel):
+    id: UUID
+    kind: str
+    channel: str
+    status: str
+    customer_id: UUID | None
+    purpose_codes: list[str]
+    processors_involved: bool
+    received_on: str
+    acknowledge_due: str
+    execute_due: str
+    next_due: str
+    overdue: bool
+    calendar: str
+    acknowledged_at: datetime | None
+    verification_method: str | None
+    extension: dict[str, Any] | None
+    outcome: dict[str, Any] | None
+    refusal: dict[str, str] | None
+    closed_at: datetime | None
+
+
+class SubjectRequestDetail(SubjectRequestView):
+    """With the requester's own words, opened for the data protection officer."""
+
+    requester_name: str | None
+    requester_contact: str | None
+    details: str | None
+
+
+class FulfilmentResult(BaseModel):
+    id: UUID
+    position: int
+    outcome: dict[str, Any]
