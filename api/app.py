@@ -11,6 +11,7 @@ from api.errors import install_error_handlers
 from api.routes import (
     customers,
     health,
+    incidents,
     interactions,
     ledger,
     public,
@@ -85,6 +86,6 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     routers = (health, purposes, customers, interactions, ledger, replay, statistics)
     for module in routers:
         app.include_router(module.router)
-    for module in (requests, public):  # the privacy office's routers
+    for module in (requests, incidents, public):  # the privacy office's routers
         app.include_router(module.router)
     return app

@@ -21,6 +21,7 @@ from domain.errors import (
     PurposeRetiredError,
     WrongBasisError,
 )
+from domain.incidents import RecordClosedError, RecordNotFoundError
 from domain.subject_requests import RequestNotFoundError, RequestStateError
 from ledger import LedgerLookupError
 
@@ -40,6 +41,8 @@ DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (ProcessingRestrictedError, 403, "processing_restricted"),
     (RequestNotFoundError, 404, "request_not_found"),
     (RequestStateError, 409, "request_state"),
+    (RecordNotFoundError, 404, "record_not_found"),
+    (RecordClosedError, 409, "record_closed"),
 ]
 
 

@@ -313,3 +313,41 @@ def _text(value: Any) -> str | None:
     if value is None:
         return None
     return value if isinstance(value, str) else "ERASED"
+
+
+@dataclass(frozen=True)
+class ReadRecord:
+    position: int
+    at: datetime
+    reader: str
+    customer_id: UUID
+    purpose_code: str
+    fields: list[str]
+
+
+def reads_by(
+    services: Services, reader: str, window: tuple[datetime, datetime]
+) -> list[ReadRecord]:
+    """BREACH-NOTIFY: the recorded reads of personal data by `reader` (an actor
+    as recorded, `role:token_id`, or a bare token id) within `window`.
+
+    Note: it scans the record of reads by topic, like `subject_events`.
+    """
+    found = []
+    topics = [get_topic(PersonalDataAccess.Recorded)]
+    for position, event in _notifications(services, topics):
+        actor = str(event.actor)
+        if reader not in (actor, actor.partition(":")[2]):
+            continue
+        if window[0] <= event.timestamp <= window[1]:
+            found.append(
+                ReadRecord(
+                    position,
+                    event.timestamp,
+                    actor,
+                    event.customer_id,
+                    event.purpose_code,
+                    list(event.fields),
+                )
+            )
+    return found

@@ -1,10 +1,10 @@
 """Request and response models of the privacy office's endpoints."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from api.schemas import Request
 
@@ -118,3 +118,102 @@ class FulfilmentResult(BaseModel):
     id: UUID
     position: int
     outcome: dict[str, Any]
+
+
+class ComplaintIntake(Request):
+    complainant_name: str = Field(max_length=200)
+    complainant_contact: str = Field(max_length=200)
+    summary: str = Field(max_length=5_000)
+    customer_id: UUID | None = None
+    request_id: UUID | None = None
+    incident_id: UUID | None = None
+    owner: str | None = Field(None, max_length=200)
+    due_on: date | None = None
+
+
+class ComplaintAssignment(Request):
+    owner: str = Field(max_length=200)
+    due_on: date
+
+
+class ComplaintClosure(Request):
+    resolution: str = Field(max_length=2_000)
+
+
+class ComplaintView(BaseModel):
+    id: UUID
+    status: str
+    complainant_name: str | None
+    complainant_contact: str | None
+    summary: str | None
+    customer_id: UUID | None
+    request_id: UUID | None
+    incident_id: UUID | None
+    owner: str
+    due_on: date
+    overdue: bool
+    resolution: str | None
+    closed_at: datetime | None
+
+
+class BreachForm(Request):
+    """The fields of the authority's notification form; fill what is known."""
+
+    occurred_at: AwareDatetime | None = None
+    place: str | None = Field(None, max_length=1_000)
+    what_happened: str | None = Field(None, max_length=10_000)
+    parties: str | None = Field(None, max_length=2_000)
+    data_types: list[str] = Field(default_factory=list)
+    volume: str | None = Field(None, max_length=200, examples=["about 1,200 customers"])
+    dpo_contact: str | None = Field(None, max_length=200)
+    likely_consequences: str | None = Field(None, max_length=5_000)
+    measures_taken: str | None = Field(None, max_length=5_000)
+
+
+class IncidentRegistration(Request):
+    discovered_at: AwareDatetime
+    form: BreachForm | None = None
+
+
+class ScopeQuery(Request):
+    reader: str = Field(
+        description="an actor as recorded on events (role:token_id) or a token id"
+    )
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+
+
+class AuthorityNotification(Request):
+    notified_at: AwareDatetime
+    reference: str = Field(max_length=200, examples=["A05-2026-0001"])
+
+
+class ReadView(BaseModel):
+    position: int
+    at: datetime
+    reader: str
+    customer_id: UUID
+    purpose_code: str
+    fields: list[str]
+
+
+class BreachScope(BaseModel):
+    reader: str
+    window_start: datetime
+    window_end: datetime
+    subject_ids: list[UUID]
+    reads: list[ReadView]
+
+
+class IncidentView(BaseModel):
+    id: UUID
+    discovered_at: datetime
+    notify_by: datetime
+    hours_left: float | None
+    overdue: bool
+    form: dict[str, Any]
+    scopes: list[dict[str, Any]]
+    subjects_to_notify: list[UUID]
+    notified_at: datetime | None
+    notification_reference: str | None
+    closed_at: datetime | None

@@ -14,6 +14,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "customers:replay": frozenset({"auditor", "dpo"}),
     "statistics:read": frozenset({"manager", "dpo"}),
     "requests:manage": frozenset({"dpo"}),
+    "incidents:manage": frozenset({"dpo"}),
 }
 
 

@@ -1,10 +1,11 @@
 """The data protection officer's commands: data subject requests and their clocks."""
 
+import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -14,6 +15,13 @@ from domain import validation as valid
 from domain.application import CRM, Actor, Written
 from domain.customer import CHANNELS, PERSONAL_FIELDS, Customer
 from domain.errors import InvalidValueError
+from domain.incidents import (
+    BREACH_FORM_FIELDS,
+    NOTIFY_WITHIN,
+    BreachIncident,
+    Complaint,
+    RecordNotFoundError,
+)
 from domain.subject_requests import (
     ACKNOWLEDGE_WORKING_DAYS,
     EXECUTION_DAYS,
@@ -26,6 +34,8 @@ from domain.subject_requests import (
 )
 from domain.working_days import WorkingDays, vietnam_date
 
+Record = TypeVar("Record")
+COMPLAINT_DAYS = 30  # our default time to answer a complaint; set per complaint
 PURPOSE_KINDS = ("object", "withdraw-consent")
 # A withdrawal made through a request is recorded with the channel it came by.
 WITHDRAWAL_CHANNEL = {"public-form": "web-form", "dpo": "email"}
@@ -182,6 +192,130 @@ class PrivacyOffice:
             key=lambda r: r.next_due(),
         )
 
+    # Complaints (COMPLAINT)
+
+    def lodge_complaint(
+        self,
+        actor: Actor,
+        complainant: tuple[str, str],
+        summary: str,
+        links: dict[str, UUID | None],
+        owner: str | None = None,
+        due_on: date | None = None,
+    ) -> Written:
+        """A complaint, linked to a customer, a request or an incident if given."""
+        if links.get("customer_id"):
+            self.crm.customer(links["customer_id"])  # type: ignore[arg-type]
+        if links.get("request_id"):
+            self.request(links["request_id"])  # type: ignore[arg-type]
+        if links.get("incident_id"):
+            self.incident(links["incident_id"])  # type: ignore[arg-type]
+        due = due_on or vietnam_date(datetime.now(UTC)) + timedelta(COMPLAINT_DAYS)
+        complaint = Complaint._create(
+            Complaint.Lodged,
+            id=uuid.uuid4(),
+            complainant_name=valid.text("complainant_name", complainant[0]),
+            complainant_contact=valid.text("complainant_contact", complainant[1]),
+            summary=valid.text("summary", summary, max_length=5_000),
+            **{k: str(links[k]) if links.get(k) else None for k in LINKS},
+            owner=valid.text("owner", owner or str(actor)),
+            due_on=due.isoformat(),
+            actor=str(actor),
+        )
+        return self._save(complaint)
+
+    def assign_complaint(
+        self, actor: Actor, complaint_id: UUID, owner: str, due_on: date
+    ) -> Written:
+        complaint = self.complaint(complaint_id)
+        complaint.assign(valid.text("owner", owner), due_on, str(actor))
+        return self._save(complaint)
+
+    def close_complaint(
+        self, actor: Actor, complaint_id: UUID, resolution: str
+    ) -> Written:
+        complaint = self.complaint(complaint_id)
+        text = valid.text("resolution", resolution, max_length=2_000)
+        complaint.close(text, str(actor))
+        return self._save(complaint)
+
+    def complaint(self, complaint_id: UUID) -> Complaint:
+        return self._get(complaint_id, Complaint, "complaint")
+
+    def complaints(self) -> list[Complaint]:
+        return [self.complaint(i) for i in self._ids_of(Complaint.Lodged)]
+
+    # Breach incidents (BREACH-NOTIFY)
+
+    def register_incident(
+        self, actor: Actor, discovered_at: datetime, form: dict[str, Any]
+    ) -> Written:
+        """A breach, with the authority's 72-hour clock running from discovery."""
+        incident = BreachIncident._create(
+            BreachIncident.Registered,
+            id=uuid.uuid4(),
+            discovered_at=discovered_at,
+            notify_by=discovered_at + NOTIFY_WITHIN,
+            form=_breach_form(form),
+            actor=str(actor),
+        )
+        return self._save(incident)
+
+    def complete_breach_form(
+        self, actor: Actor, incident_id: UUID, form: dict[str, Any]
+    ) -> Written:
+        incident = self.incident(incident_id)
+        incident.complete_form(_breach_form(form), str(actor))
+        return self._save(incident)
+
+    def record_breach_scope(
+        self,
+        actor: Actor,
+        incident_id: UUID,
+        reader: str,
+        window: tuple[datetime, datetime],
+        subject_reads: dict[UUID, int],
+    ) -> Written:
+        incident = self.incident(incident_id)
+        subjects = sorted(str(s) for s in subject_reads)
+        reads = sum(subject_reads.values())
+        incident.record_scope(reader, window, subjects, reads, str(actor))
+        return self._save(incident)
+
+    def record_authority_notified(
+        self, actor: Actor, incident_id: UUID, notified_at: datetime, reference: str
+    ) -> Written:
+        incident = self.incident(incident_id)
+        ref = valid.text("reference", reference)
+        incident.record_notification(notified_at, ref, str(actor))
+        return self._save(incident)
+
+    def close_incident(self, actor: Actor, incident_id: UUID) -> Written:
+        incident = self.incident(incident_id)
+        incident.close(str(actor))
+        return self._save(incident)
+
+    def incident(self, incident_id: UUID) -> BreachIncident:
+        return self._get(incident_id, BreachIncident, "incident")
+
+    def incidents(self) -> list[BreachIncident]:
+        return [self.incident(i) for i in self._ids_of(BreachIncident.Registered)]
+
+    def _get(self, record_id: UUID, kind: type[Record], what: str) -> Record:
+        try:
+            record: Any = self.crm.repository.get(record_id)
+        except AggregateNotFoundError:
+            raise RecordNotFoundError(what) from None
+        if not isinstance(record, kind):
+            raise RecordNotFoundError(what)
+        return record
+
+    def _ids_of(self, created: type) -> list[UUID]:
+        found = self.crm.recorder.select_notifications(
+            start=None, limit=100_000, topics=[get_topic(created)]
+        )
+        return [UUID(str(n.originator_id)) for n in found]
+
     # Steps
 
     def _purpose_codes(self, kind: str, codes: Sequence[str]) -> list[str]:
@@ -225,6 +359,19 @@ class PrivacyOffice:
 
     def _save(self, aggregate: Any) -> Written:
         return self.crm._save(aggregate)
+
+
+LINKS = ("customer_id", "request_id", "incident_id")
+
+
+def _breach_form(form: dict[str, Any]) -> str:
+    """The notification form's fields as JSON, sealed at rest by the mapper."""
+    unknown = set(form) - set(BREACH_FORM_FIELDS)
+    if unknown:
+        raise InvalidValueError(
+            "form", f"unknown fields {sorted(unknown)}; use {BREACH_FORM_FIELDS}"
+        )
+    return json.dumps(form, ensure_ascii=False, sort_keys=True, default=str)
 
 
 def _valid_corrections(corrections: dict[str, str | None]) -> dict[str, str | None]:

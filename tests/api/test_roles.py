@@ -74,6 +74,25 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
         "requests:manage",
         {},
     ),
+    ("POST", "/v1/dpo/complaints", "incidents:manage", {}),
+    ("GET", "/v1/dpo/complaints", "incidents:manage", None),
+    ("GET", "/v1/dpo/complaints/{complaint_id}", "incidents:manage", None),
+    ("POST", "/v1/dpo/complaints/{complaint_id}/assignment", "incidents:manage", {}),
+    ("POST", "/v1/dpo/complaints/{complaint_id}/closure", "incidents:manage", {}),
+    ("POST", "/v1/dpo/incidents", "incidents:manage", {}),
+    ("GET", "/v1/dpo/incidents", "incidents:manage", None),
+    ("GET", "/v1/dpo/incidents/{incident_id}", "incidents:manage", None),
+    ("POST", "/v1/dpo/incidents/{incident_id}/form", "incidents:manage", {}),
+    ("GET", "/v1/dpo/incidents/{incident_id}/notification", "incidents:manage", None),
+    ("POST", "/v1/dpo/incidents/{incident_id}/scope", "incidents:manage", {}),
+    (
+        "POST",
+        "/v1/dpo/incidents/{incident_id}/authority-notification",
+        "incidents:manage",
+        {},
+    ),
+    ("POST", "/v1/dpo/incidents/{incident_id}/closure", "incidents:manage", None),
+    ("GET", "/v1/dpo/reads", "incidents:manage", None),
 ]
 
 # Endpoints the issues make public on purpose: no token, rate-limited where they
@@ -91,6 +110,8 @@ def concrete(path: str) -> str:
         purpose_code="x",
         tile_path="0/000",
         request_id=SOME_ID,
+        complaint_id=SOME_ID,
+        incident_id=SOME_ID,
     )
 
 
