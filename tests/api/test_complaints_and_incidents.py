@@ -3,7 +3,6 @@ clock, sized from the record of reads."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
 
 import pytest
 
