@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import retention
 from api.errors import install_error_handlers
 from api.routes import (
     customers,
@@ -25,6 +26,7 @@ from ledger import IntegratorAlreadyRunning
 from projections.postgres_notifications import EventNotifications
 
 logger = logging.getLogger(__name__)
+RETENTION_FIRST_DELAY = 60.0
 
 
 def background_work(
@@ -49,6 +51,14 @@ def background_work(
             services.wake_runners,
         )
         work.append(threading.Thread(target=notifications.run, args=(stop,)))
+    interval = services.settings.retention_interval_hours * 3600
+    if interval:  # RETENTION: a first run a minute after start, then each interval
+        work.append(
+            threading.Thread(
+                target=retention.run_periodically,
+                args=(services, stop, interval, RETENTION_FIRST_DELAY),
+            )
+        )
     for thread in work:
         thread.daemon = True
     return work

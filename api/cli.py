@@ -209,6 +209,41 @@ def replay(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def run_retention(settings: Settings, arguments: argparse.Namespace) -> int:
+    """RETENTION: lists customers due for erasure; erases them unless --dry-run."""
+    import json
+    from datetime import UTC, datetime
+
+    from api.retention import run_retention as retention_run
+    from api.wiring import open_services
+
+    now = datetime.now(UTC)
+    if arguments.as_of:
+        if not arguments.dry_run:
+            raise SettingsError("--as-of plans ahead: use it with --dry-run only")
+        try:
+            now = datetime.fromisoformat(arguments.as_of)
+        except ValueError:
+            raise SettingsError(
+                f"--as-of {arguments.as_of!r}: give an ISO time like 2027-01-01T00:00"
+            ) from None
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    services = open_services(settings)
+    try:
+        for runner in services.runners:
+            runner.catch_up()
+        results = retention_run(
+            services, now, dry_run=arguments.dry_run, drive_read_side=True
+        )
+    finally:
+        services.close()
+    for result in results:
+        print(json.dumps(result, sort_keys=True))
+    verb = "due for erasure" if arguments.dry_run else "erased"
+    print(f"{len(results)} customers {verb}", file=sys.stderr)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgercrm",
@@ -241,6 +276,18 @@ def _parser() -> argparse.ArgumentParser:
     replay_parser.add_argument("customer_id")
     replay_parser.add_argument("--as-of", help="ISO time; default now (UTC if no zone)")
     replay_parser.set_defaults(command=replay)
+    retention = commands.add_parser("retention", help="erase data past retention")
+    retention_commands = retention.add_subparsers(required=True, metavar="ACTION")
+    retention_run = retention_commands.add_parser(
+        "run", help="erase customers whose every basis ended and retention passed"
+    )
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="only list who would be erased"
+    )
+    retention_run.add_argument(
+        "--as-of", help="with --dry-run: who would be due at this ISO time"
+    )
+    retention_run.set_defaults(command=run_retention)
     ledger = commands.add_parser("ledger", help="the audit ledger")
 
     ledger_commands = ledger.add_subparsers(required=True, metavar="ACTION")

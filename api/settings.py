@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     public_intake_per_hour: int = Field(
         200, ge=1, description="public request forms accepted per hour in all"
     )
+    retention_interval_hours: float = Field(
+        24.0, ge=0, description="how often `serve` runs retention; 0 turns it off"
+    )
 
     @field_validator("database_url")
     @classmethod
