@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api import retention
 from api.errors import install_error_handlers
 from api.routes import (
+    assessment,
     customers,
     health,
     incidents,
@@ -96,6 +97,11 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     routers = (health, purposes, customers, interactions, ledger, replay, statistics)
     for module in routers:
         app.include_router(module.router)
-    for module in (requests, incidents, public):  # the privacy office's routers
+    for module in (
+        requests,
+        incidents,
+        assessment,
+        public,
+    ):  # the privacy office's routers
         app.include_router(module.router)
     return app

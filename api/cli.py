@@ -5,12 +5,16 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from api.access import TokenError
 from api.settings import Settings, SettingsError, load_settings
 from crypto_shredding import CryptoShreddingError, create_wrapping_key_file
 from ledger import LedgerError, create_signing_key
 from projections import StorageError
+
+if TYPE_CHECKING:
+    from api.wiring import Services
 
 logger = logging.getLogger("ledgercrm")
 
@@ -57,6 +61,7 @@ def init(settings: Settings, arguments: argparse.Namespace) -> int:
             _, token = services.access.create("admin", "first-admin")
             print("admin token (shown once, keep it secret):")
             print(f"  {token}")
+        declare_store_regions(services)
         if arguments.demo:
             loaded = load_demo(services.crm)
             if loaded:
@@ -79,6 +84,7 @@ def serve(settings: Settings, arguments: argparse.Namespace) -> int:
         )
     services = open_services(settings)
     try:
+        declare_store_regions(services)
         uvicorn.run(
             create_app(services),
             host=settings.host,
@@ -88,6 +94,17 @@ def serve(settings: Settings, arguments: argparse.Namespace) -> int:
     finally:
         services.close()
     return 0
+
+
+def declare_store_regions(services: "Services") -> None:
+    """LOCALISATION: records the stores' regions whenever they changed."""
+    from api.privacy import privacy_office
+    from domain import Actor
+
+    office = privacy_office(services)
+    regions = services.settings.store_regions
+    if office.declare_store_regions(Actor("start-up", "system"), regions):
+        logger.info("recorded the stores' regions: %s", regions)
 
 
 def create_token(settings: Settings, arguments: argparse.Namespace) -> int:
@@ -244,6 +261,28 @@ def run_retention(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def print_dpia(settings: Settings, arguments: argparse.Namespace) -> int:
+    """DPIA: prints the technical annex from the live configuration."""
+    import json
+
+    from api.dpia import annex_markdown, dpia_annex
+    from api.privacy import render_html
+    from api.wiring import open_services
+
+    services = open_services(settings)
+    try:
+        annex = dpia_annex(services)
+    finally:
+        services.close()
+    if arguments.format == "json":
+        print(json.dumps(annex, indent=2, ensure_ascii=False))
+    elif arguments.format == "html":
+        print(render_html("DPIA technical annex", annex))
+    else:
+        print(annex_markdown(annex), end="")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgercrm",
@@ -288,6 +327,11 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", help="with --dry-run: who would be due at this ISO time"
     )
     retention_run.set_defaults(command=run_retention)
+    dpia = commands.add_parser("dpia", help="print the DPIA technical annex")
+    dpia.add_argument(
+        "--format", choices=("markdown", "json", "html"), default="markdown"
+    )
+    dpia.set_defaults(command=print_dpia)
     ledger = commands.add_parser("ledger", help="the audit ledger")
 
     ledger_commands = ledger.add_subparsers(required=True, metavar="ACTION")

@@ -22,6 +22,7 @@ from domain.errors import (
     WrongBasisError,
 )
 from domain.incidents import RecordClosedError, RecordNotFoundError
+from domain.residency import CrossBorderTransferError
 from domain.subject_requests import RequestNotFoundError, RequestStateError
 from ledger import LedgerLookupError
 
@@ -43,6 +44,7 @@ DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (RequestStateError, 409, "request_state"),
     (RecordNotFoundError, 404, "record_not_found"),
     (RecordClosedError, 409, "record_closed"),
+    (CrossBorderTransferError, 409, "cross_border_transfer_missing"),
 ]
 
 

@@ -217,3 +217,19 @@ class IncidentView(BaseModel):
     notified_at: datetime | None
     notification_reference: str | None
     closed_at: datetime | None
+
+
+class TransferRecord(Request):
+    """A cross-border transfer: the impact dossier filed for a store abroad."""
+
+    store: Literal["event_store", "key_store", "backups"]
+    region: str = Field(pattern=r"^[A-Z]{2}$", examples=["SG"])
+    dossier_ref: str = Field(max_length=200, examples=["A05/TIA/2026/0012"])
+    filed_on: date
+
+
+class StoresView(BaseModel):
+    regions: dict[str, str]
+    recorded_regions: dict[str, str]
+    declared_at: datetime | None
+    transfers: list[dict[str, Any]]

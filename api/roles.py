@@ -15,6 +15,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "statistics:read": frozenset({"manager", "dpo"}),
     "requests:manage": frozenset({"dpo"}),
     "incidents:manage": frozenset({"dpo"}),
+    "assessment:manage": frozenset({"dpo"}),
 }
 
 

@@ -22,6 +22,7 @@ from domain.incidents import (
     Complaint,
     RecordNotFoundError,
 )
+from domain.residency import STORE_REGIONS_ID, STORES, StoreRegions
 from domain.subject_requests import (
     ACKNOWLEDGE_WORKING_DAYS,
     EXECUTION_DAYS,
@@ -315,6 +316,54 @@ class PrivacyOffice:
             start=None, limit=100_000, topics=[get_topic(created)]
         )
         return [UUID(str(n.originator_id)) for n in found]
+
+    # Residency (LOCALISATION, CROSS-BORDER)
+
+    def store_regions(self) -> StoreRegions | None:
+        try:
+            stores: StoreRegions = self.crm.repository.get(STORE_REGIONS_ID)
+        except AggregateNotFoundError:
+            return None
+        return stores
+
+    def declare_store_regions(
+        self, actor: Actor, regions: dict[str, str]
+    ) -> Written | None:
+        """Records where each store is, when that differs from the last record."""
+        unknown = set(regions) - set(STORES)
+        if unknown:
+            raise InvalidValueError("regions", f"unknown stores {sorted(unknown)}")
+        stores = self._stores(actor)
+        if not stores.declare(dict(sorted(regions.items())), str(actor)):
+            return None
+        return self._save(stores)
+
+    def record_transfer(
+        self,
+        actor: Actor,
+        store: str,
+        region: str,
+        dossier_ref: str,
+        filed_on: date,
+    ) -> Written:
+        """A cross-border transfer record: the dossier filed for `store` abroad."""
+        stores = self._stores(actor)
+        stores.record_transfer(
+            valid.one_of("store", store, STORES),
+            valid.jurisdiction(region),
+            valid.text("dossier_ref", dossier_ref),
+            filed_on,
+            str(actor),
+        )
+        return self._save(stores)
+
+    def _stores(self, actor: Actor) -> StoreRegions:
+        stores = self.store_regions()
+        if stores is None:
+            stores = StoreRegions._create(
+                StoreRegions.Created, id=STORE_REGIONS_ID, actor=str(actor)
+            )
+        return stores
 
     # Steps
 

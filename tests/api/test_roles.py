@@ -93,6 +93,9 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ),
     ("POST", "/v1/dpo/incidents/{incident_id}/closure", "incidents:manage", None),
     ("GET", "/v1/dpo/reads", "incidents:manage", None),
+    ("GET", "/v1/dpo/stores", "assessment:manage", None),
+    ("POST", "/v1/dpo/transfers", "assessment:manage", {}),
+    ("GET", "/v1/dpo/dpia", "assessment:manage", None),
 ]
 
 # Endpoints the issues make public on purpose: no token, rate-limited where they
