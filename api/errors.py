@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.erasure import ErasureNotCompletedError
+from domain.children import ChildConsentError
 from domain.errors import (
     ConsentNotGivenError,
     CustomerNotFoundError,
@@ -45,6 +46,7 @@ DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (RecordNotFoundError, 404, "record_not_found"),
     (RecordClosedError, 409, "record_closed"),
     (CrossBorderTransferError, 409, "cross_border_transfer_missing"),
+    (ChildConsentError, 422, "child_consent_required"),
 ]
 
 

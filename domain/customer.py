@@ -312,6 +312,40 @@ class Customer(Aggregate):
             actor=actor,
         )
 
+    class RepresentativeConsented(Event):
+        """CHILDREN: the legal representative who consented for a child."""
+
+        purpose_code: str
+        representative_name: Annotated[str, Personal]
+        relationship: str
+        evidence_ref: str
+        child_consented: bool
+
+        def apply(self, customer: "Customer") -> None:
+            consent = customer.consents[self.purpose_code]
+            consent["representative"] = {
+                "relationship": self.relationship,
+                "evidence_ref": self.evidence_ref,
+                "child_consented": self.child_consented,
+            }
+
+    def record_representative_consent(
+        self,
+        purpose_code: str,
+        representative: Any,
+        child_consented: bool,
+        actor: str,
+    ) -> None:
+        self.trigger_event(
+            self.RepresentativeConsented,
+            purpose_code=purpose_code,
+            representative_name=representative.full_name,
+            relationship=representative.relationship,
+            evidence_ref=representative.evidence_ref,
+            child_consented=child_consented,
+            actor=actor,
+        )
+
     def check_processing_allowed(self, purpose_code: str) -> None:
         """DSR-RESTRICT, DSR-OBJECT: a restriction blocks every use, an objection
         blocks its purposes; storage is kept either way."""
