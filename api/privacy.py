@@ -351,3 +351,35 @@ def reads_by(
                 )
             )
     return found
+
+
+def suppression_list(services: Services) -> dict[UUID, dict[str, Any]]:
+    """DSR-OBJECT, DSR-RESTRICT: customers not to be contacted, with why: the
+    purposes they objected to, or a restriction still in force; erased ones drop
+    out. Built from the customers' events, so it holds at once."""
+    topics = [
+        get_topic(c)
+        for c in (
+            Customer.ProcessingObjected,
+            Customer.ProcessingRestricted,
+            Customer.RestrictionLifted,
+            Customer.DataKeyShredded,
+        )
+    ]
+    entries: dict[UUID, dict[str, Any]] = {}
+    for _, event in _notifications(services, topics):
+        entry = entries.setdefault(
+            event.originator_id, {"restricted": False, "objected_purposes": []}
+        )
+        if isinstance(event, Customer.ProcessingObjected):
+            objected = set(entry["objected_purposes"]) | set(event.purpose_codes)
+            entry["objected_purposes"] = sorted(objected)
+        elif isinstance(event, Customer.DataKeyShredded):
+            entries.pop(event.originator_id)
+        else:
+            entry["restricted"] = isinstance(event, Customer.ProcessingRestricted)
+    return {
+        customer_id: entry
+        for customer_id, entry in entries.items()
+        if entry["restricted"] or entry["objected_purposes"]
+    }

@@ -233,3 +233,9 @@ class StoresView(BaseModel):
     recorded_regions: dict[str, str]
     declared_at: datetime | None
     transfers: list[dict[str, Any]]
+
+
+class Suppressed(BaseModel):
+    customer_id: UUID
+    restricted: bool
+    objected_purposes: list[str]

@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "requests:manage": frozenset({"dpo"}),
     "incidents:manage": frozenset({"dpo"}),
     "assessment:manage": frozenset({"dpo"}),
+    "suppression:read": frozenset({"sales", "dpo"}),
 }
 
 

@@ -188,6 +188,24 @@ def lift_restriction(
     return office.lift_restriction(actor, customer_id, body.reason)
 
 
+@router.get("/suppression-list", response_model=list[ps.Suppressed])
+def suppression_list(
+    actor: Annotated[Actor, Depends(allowed("suppression:read"))],
+    services: ServicesDep,
+    purpose: Annotated[str | None, Query(description="only those for it")] = None,
+) -> Any:
+    """DSR-OBJECT: whom not to contact (for a purpose): objections and
+    restrictions in force. Ids only; filter contact lists against it."""
+    listed = privacy.suppression_list(services)
+    return [
+        ps.Suppressed(customer_id=customer_id, **entry)
+        for customer_id, entry in sorted(listed.items(), key=lambda i: str(i[0]))
+        if purpose is None
+        or entry["restricted"]
+        or purpose in entry["objected_purposes"]
+    ]
+
+
 def _erase(
     services: Services, actor: Actor, request: SubjectRequest, ground: str | None
 ) -> dict[str, Any]:

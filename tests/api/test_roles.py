@@ -94,6 +94,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("POST", "/v1/dpo/incidents/{incident_id}/closure", "incidents:manage", None),
     ("GET", "/v1/dpo/reads", "incidents:manage", None),
     ("GET", "/v1/dpo/stores", "assessment:manage", None),
+    ("GET", "/v1/dpo/suppression-list", "suppression:read", None),
     ("POST", "/v1/dpo/transfers", "assessment:manage", {}),
     ("GET", "/v1/dpo/dpia", "assessment:manage", None),
 ]

@@ -236,3 +236,42 @@ def test_fulfilling_an_unverified_request_is_refused_and_changes_nothing(
     assert response.status_code == 409
     assert "verif" in response.json()["error"]["message"]
     assert dpo.get(f"/v1/dpo/requests/{created['id']}").json()["status"] == "received"
+
+
+@pytest.mark.requirement("DSR-OBJECT")
+@pytest.mark.requirement("DSR-RESTRICT")
+def test_suppression_list_names_objections_and_restrictions_in_force(
+    callers: dict[str, Caller], marketing: dict[str, Any]
+) -> None:
+    dpo = callers["dpo"]
+    objecting = register(callers, marketing)
+    restricted = register(callers, marketing)
+    lifted = register(callers, marketing)
+    register(callers, marketing)  # a customer who asked for nothing
+    request_id = open_request(
+        dpo, "object", objecting, purpose_codes=["marketing-email"]
+    )
+    dpo.post(f"/v1/dpo/requests/{request_id}/fulfilment", json={})
+    for customer_id in (restricted, lifted):
+        request_id = open_request(dpo, "restrict", customer_id)
+        dpo.post(f"/v1/dpo/requests/{request_id}/fulfilment", json={})
+    dpo.post(
+        f"/v1/dpo/customers/{lifted}/restriction-lift", json={"reason": "resolved"}
+    )
+
+    listed = (
+        callers["sales"]
+        .get("/v1/dpo/suppression-list", params={"purpose": "marketing-email"})
+        .json()
+    )
+    other = (
+        callers["sales"]
+        .get("/v1/dpo/suppression-list", params={"purpose": "other"})
+        .json()
+    )
+
+    assert {(e["customer_id"], e["restricted"]) for e in listed} == {
+        (objecting, False),
+        (restricted, True),
+    }
+    assert [e["customer_id"] for e in other] == [restricted]
