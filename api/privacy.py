@@ -114,7 +114,7 @@ def access_package(
         "format": PACKAGE_FORMAT,
         "subject_id": str(customer_id),
         "generated_at": datetime.now(UTC).isoformat(),
-        "personal_data": {f: _text(getattr(customer, f)) for f in PERSONAL_FIELDS},
+        "personal_data": {f: plain_text(getattr(customer, f)) for f in PERSONAL_FIELDS},
         "profile": {
             "stage": customer.stage,
             "owner": customer.owner,
@@ -135,7 +135,7 @@ def access_package(
             {
                 "id": str(e.event.originator_id),
                 "kind": e.event.kind,
-                "text": _text(_open(opened, e.event.text)),
+                "text": plain_text(_open(opened, e.event.text)),
                 "occurred_at": e.event.occurred_at.isoformat(),
                 "logged_by": e.event.actor,
             }
@@ -200,7 +200,7 @@ def consent_record(
     return {
         "format": CONSENT_RECORD_FORMAT,
         "subject_id": str(customer_id),
-        "subject_name": _text(customer.full_name),
+        "subject_name": plain_text(customer.full_name),
         "consent": consent_view(services, customer, purpose_code),
         "events": [_event_view(services, e) for e in own],
         "generated_at": datetime.now(UTC).isoformat(),
@@ -309,7 +309,8 @@ def _open(opened: Any, value: Any) -> Any:
     return opened(value) if isinstance(value, SealedValue) else value
 
 
-def _text(value: Any) -> str | None:
+def plain_text(value: Any) -> str | None:
+    """A personal value as text: None if absent, "ERASED" once shredded."""
     if value is None:
         return None
     return value if isinstance(value, str) else "ERASED"

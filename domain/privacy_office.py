@@ -430,8 +430,7 @@ def _valid_corrections(corrections: dict[str, str | None]) -> dict[str, str | No
             "corrections", f"unknown fields {sorted(unknown)}; use {PERSONAL_FIELDS}"
         )
     checked: dict[str, str | None] = {
-        "full_name": corrections.get("full_name")
-        and valid.text("full_name", corrections["full_name"] or ""),
+        "full_name": valid.optional_text("full_name", corrections.get("full_name")),
         "phone": valid.phone(corrections.get("phone")),
         "email": valid.email(corrections.get("email")),
         "postal_address": valid.optional_text(

@@ -20,6 +20,7 @@ PERSONAL_EVENTS = (
     Customer.Registered,
     Customer.ContactDetailsChanged,
     Customer.PersonalDataRectified,
+    Customer.RepresentativeConsented,
     Interaction.Logged,
 )
 

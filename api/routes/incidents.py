@@ -198,9 +198,9 @@ def _complaint(complaint: Complaint) -> ps.ComplaintView:
     return ps.ComplaintView(
         id=complaint.id,
         status=complaint.status,
-        complainant_name=privacy._text(complaint.complainant_name),
-        complainant_contact=privacy._text(complaint.complainant_contact),
-        summary=privacy._text(complaint.summary),
+        complainant_name=privacy.plain_text(complaint.complainant_name),
+        complainant_contact=privacy.plain_text(complaint.complainant_contact),
+        summary=privacy.plain_text(complaint.summary),
         customer_id=_uuid(complaint.customer_id),
         request_id=_uuid(complaint.request_id),
         incident_id=_uuid(complaint.incident_id),

@@ -75,9 +75,9 @@ def get_request(request_id: UUID, actor: Officer, services: ServicesDep) -> Any:
     request = privacy.privacy_office(services).request(request_id)
     return ps.SubjectRequestDetail(
         **_view(request, _today()).model_dump(),
-        requester_name=privacy._text(request.requester_name),
-        requester_contact=privacy._text(request.requester_contact),
-        details=privacy._text(request.details),
+        requester_name=privacy.plain_text(request.requester_name),
+        requester_contact=privacy.plain_text(request.requester_contact),
+        details=privacy.plain_text(request.details),
     )
 
 
