@@ -27,6 +27,17 @@ TEXT: dict[str, dict[str, Any]] = {
         "complain": "Bạn có quyền khiếu nại với chúng tôi và với cơ quan chuyên "
         "trách bảo vệ dữ liệu cá nhân (Bộ Công an).",
         "contact": "Liên hệ người phụ trách bảo vệ dữ liệu cá nhân",
+        "form": "Gửi yêu cầu",
+        "form_kind": "Yêu cầu",
+        "form_name": "Họ và tên",
+        "form_contact": "Email hoặc số điện thoại để liên hệ",
+        "form_purposes": "Mục đích (khi phản đối hoặc rút lại sự đồng ý)",
+        "form_details": "Nội dung",
+        "form_send": "Gửi",
+        "received": "Chúng tôi đã nhận yêu cầu của bạn",
+        "receipt": "Mã yêu cầu: {id}. Xác nhận trước ngày {ack}; thực hiện trước "
+        "ngày {due}. Chúng tôi sẽ liên hệ để xác minh danh tính của bạn.",
+        "refused": "Chưa gửi được yêu cầu",
         "kinds": {
             "access": "Xem và nhận bản sao dữ liệu",
             "rectify": "Chỉnh sửa dữ liệu",
@@ -59,6 +70,17 @@ TEXT: dict[str, dict[str, Any]] = {
         "complain": "You may complain to us and to the personal data protection "
         "authority (the Ministry of Public Security).",
         "contact": "Data protection officer",
+        "form": "Send a request",
+        "form_kind": "Request",
+        "form_name": "Full name",
+        "form_contact": "E-mail or phone number to reach you",
+        "form_purposes": "Purposes (to object or withdraw consent)",
+        "form_details": "Details",
+        "form_send": "Send",
+        "received": "We have received your request",
+        "receipt": "Request reference: {id}. Acknowledged by {ack}; done by {due}. "
+        "We will contact you to verify your identity.",
+        "refused": "Your request was not sent",
         "kinds": {
             "access": "See and receive a copy of your data",
             "rectify": "Correct your data",
@@ -104,5 +126,44 @@ def privacy_page(settings: Settings, purposes: list[Purpose], lang: str) -> str:
         f"<th>{e(t['deadline'])}</th></tr>{right_rows}</table>"
         f"<h2>{e(t['how'])}</h2><p>{e(t['how_text'])}</p><p>{e(t['complain'])}</p>"
         f"<h2>{e(t['contact'])}</h2><p>{e(settings.dpo_contact)}</p>"
-        "</body></html>"
+        f"{_request_form(purposes, lang)}</body></html>"
+    )
+
+
+def _request_form(purposes: list[Purpose], lang: str) -> str:
+    """A plain HTML form that posts to the public request form endpoint."""
+    t, e = TEXT[lang], html.escape
+    kinds = "".join(
+        f'<option value="{kind}">{e(label)}</option>'
+        for kind, label in t["kinds"].items()
+    )
+    choices = "".join(
+        f'<option value="{e(p.code)}">'
+        f"{e(p.title_vi if lang == 'vi' else p.title_en)}</option>"
+        for p in purposes
+        if not p.retired
+    )
+    return (
+        f"<h2>{e(t['form'])}</h2>"
+        f'<form method="post" action="/v1/public/requests/form?lang={lang}">'
+        f'<p><label>{e(t["form_kind"])} <select name="kind">{kinds}</select>'
+        f'</label></p><p><label>{e(t["form_name"])} <input name="requester_name" '
+        f'required maxlength="200"></label></p><p><label>{e(t["form_contact"])} '
+        f'<input name="requester_contact" required maxlength="200"></label></p>'
+        f'<p><label>{e(t["form_purposes"])} <select name="purpose_codes" multiple>'
+        f"{choices}</select></label></p><p><label>{e(t['form_details'])}<br>"
+        f'<textarea name="details" rows="5" cols="60" maxlength="5000"></textarea>'
+        f'</label></p><p><button type="submit">{e(t["form_send"])}</button></p>'
+        "</form>"
+    )
+
+
+def form_answer(lang: str, title_key: str, message: str) -> str:
+    """The page answering a form post: received, or what to fix."""
+    t, e = TEXT[lang], html.escape
+    return (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{e(t[title_key])}</title></head><body><h1>{e(t[title_key])}</h1>"
+        f'<p>{e(message)}</p><p><a href="/v1/public/privacy?lang={lang}">'
+        f"{e(t['title'])}</a></p></body></html>"
     )

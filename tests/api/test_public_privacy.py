@@ -67,3 +67,41 @@ def test_overall_limit_caps_all_clients_together() -> None:
 
     assert admitted[:3] == [0.0, 0.0, 0.0]
     assert admitted[3] > 0
+
+
+@pytest.mark.requirement("POLICY-PUBLISHED")
+def test_privacy_page_form_sends_a_request_without_a_token(
+    client: TestClient, callers: dict[str, Caller], marketing: dict[str, Any]
+) -> None:
+    page = client.get("/v1/public/privacy", params={"lang": "en"}).text
+    assert 'action="/v1/public/requests/form?lang=en"' in page
+    assert '<option value="marketing-email">' in page
+
+    answer = client.post(
+        "/v1/public/requests/form?lang=en",
+        content="kind=object&requester_name=Tr%E1%BA%A7n+B%C3%ADch"
+        "&requester_contact=bich%40example.vn&purpose_codes=marketing-email",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert answer.status_code == 202
+    assert "We have received your request" in answer.text
+    [listed] = callers["dpo"].get("/v1/dpo/requests").json()
+    assert listed["kind"] == "object"
+    assert listed["purpose_codes"] == ["marketing-email"]
+    assert listed["id"] in answer.text
+
+
+def test_form_with_a_missing_field_says_what_to_fix_and_stores_nothing(
+    client: TestClient, callers: dict[str, Caller]
+) -> None:
+    answer = client.post(
+        "/v1/public/requests/form?lang=vi",
+        content="kind=access&requester_name=secret-name-value",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+    assert answer.status_code == 422
+    assert "requester_contact" in answer.text
+    assert "secret-name-value" not in answer.text
+    assert callers["dpo"].get("/v1/dpo/requests").json() == []

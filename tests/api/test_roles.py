@@ -104,6 +104,7 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
 PUBLIC_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, int]] = [
     ("GET", "/v1/public/privacy", None, 200),
     ("POST", "/v1/public/requests", {}, 422),
+    ("POST", "/v1/public/requests/form", None, 422),
 ]
 
 
