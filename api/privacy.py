@@ -29,6 +29,11 @@ CONSENT_RECORD_FORMAT = "ledgercrm-consent-record/1"
 # The purpose a read names when the data protection officer serves a request.
 DSR_PURPOSE = "data-subject-request"
 SCAN_BATCH = 1_000
+CONSENT_EVENTS = (
+    Customer.ConsentGiven,
+    Customer.RepresentativeConsented,
+    Customer.ConsentWithdrawn,
+)
 
 
 @cache
@@ -194,8 +199,7 @@ def consent_record(
     own = [
         e
         for e in subject_events(services, customer_id)
-        if isinstance(e.event, Customer.ConsentGiven | Customer.ConsentWithdrawn)
-        and e.event.purpose_code == purpose_code
+        if isinstance(e.event, CONSENT_EVENTS) and e.event.purpose_code == purpose_code
     ]
     return {
         "format": CONSENT_RECORD_FORMAT,

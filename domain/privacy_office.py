@@ -69,6 +69,8 @@ class PrivacyOffice:
         """Records a request with its deadlines: acknowledgment within 2 working
         days in Vietnam, execution within the calendar days of its kind."""
         kind = valid.one_of("kind", intake.kind, KINDS)
+        if intake.customer_id is not None:
+            self.crm.customer(intake.customer_id)  # a named subject must exist
         purposes = self._purpose_codes(kind, intake.purpose_codes)
         received_on = vietnam_date(now or datetime.now(UTC))
         acknowledge_due = self.calendar.add_working_days(

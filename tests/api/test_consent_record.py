@@ -3,6 +3,7 @@ and the ledger's proof of the consent event (CONSENT-PROOF)."""
 
 import json
 import time
+from datetime import date
 from typing import Any
 
 import pytest
@@ -99,3 +100,29 @@ def test_record_of_a_consent_never_given_is_refused(
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "consent_not_given"
+
+
+@pytest.mark.requirement("CONSENT-PROOF")
+@pytest.mark.requirement("CHILDREN")
+def test_a_childs_consent_record_names_the_representatives_consent(
+    callers: dict[str, Caller], marketing: dict[str, Any]
+) -> None:
+    born = date(date.today().year - 10, 1, 1).isoformat()
+    body = registration(marketing, date_of_birth=born)
+    body["consents"][0]["representative"] = {
+        "full_name": "Trần Thị Mẹ",
+        "relationship": "parent",
+        "evidence_ref": "paper-form-88",
+    }
+    body["consents"][0]["child_consented"] = True
+    customer_id = callers["sales"].post("/v1/customers", json=body).json()["id"]
+
+    record = consent_record(callers["dpo"], customer_id).json()
+
+    assert record["consent"]["representative"] == {
+        "relationship": "parent",
+        "evidence_ref": "paper-form-88",
+        "child_consented": True,
+    }
+    types = [e["type"] for e in record["events"]]
+    assert types == ["Customer.ConsentGiven", "Customer.RepresentativeConsented"]

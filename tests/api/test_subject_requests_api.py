@@ -275,3 +275,36 @@ def test_suppression_list_names_objections_and_restrictions_in_force(
         (restricted, True),
     }
     assert [e["customer_id"] for e in other] == [restricted]
+
+
+def test_a_request_naming_an_unknown_customer_is_refused(
+    callers: dict[str, Caller],
+) -> None:
+    response = callers["dpo"].post(
+        "/v1/dpo/requests",
+        json={
+            "kind": "access",
+            "requester_name": "A",
+            "requester_contact": "a@x.vn",
+            "customer_id": "6f1d3c2e-8a4b-4e7f-9c0d-1a2b3c4d5e6f",
+        },
+    )
+
+    assert response.status_code == 404
+    assert callers["dpo"].get("/v1/dpo/requests").json() == []
+
+
+@pytest.mark.requirement("DSR-ACCESS")
+def test_access_package_of_an_erased_customer_shows_values_erased(
+    callers: dict[str, Caller], marketing: dict[str, Any]
+) -> None:
+    dpo = callers["dpo"]
+    customer_id = register(callers, marketing)
+    request_id = open_request(dpo, "access", customer_id)
+    dpo.post(f"/v1/customers/{customer_id}/erasure", json={"ground": "DSR 2026-9"})
+
+    package = dpo.get(f"/v1/dpo/requests/{request_id}/access-package").json()
+
+    assert package["personal_data"]["full_name"] == "ERASED"
+    assert package["profile"]["erased"] is True
+    assert "Nguyễn" not in str(package)
