@@ -347,15 +347,21 @@ class Customer(Aggregate):
         )
 
     def check_processing_allowed(self, purpose_code: str) -> None:
-        """DSR-RESTRICT, DSR-OBJECT: a restriction blocks every use, an objection
-        blocks its purposes; storage is kept either way."""
-        if self.restricted:
-            raise ProcessingRestrictedError(
-                "processing of this customer's data is restricted at their request; "
-                "only the data protection officer may lift the restriction"
-            )
-        if purpose_code in self.objections:
-            raise ProcessingRestrictedError(
-                f"the customer objected to processing for purpose {purpose_code!r}; "
-                "use no personal data of theirs for it"
-            )
+        check_processing_allowed(self.restricted, set(self.objections), purpose_code)
+
+
+def check_processing_allowed(
+    restricted: bool, objections: set[str], purpose_code: str
+) -> None:
+    """DSR-RESTRICT, DSR-OBJECT: a restriction blocks every use, an objection
+    blocks its purposes; storage is kept either way."""
+    if restricted:
+        raise ProcessingRestrictedError(
+            "processing of this customer's data is restricted at their request; "
+            "only the data protection officer may lift the restriction"
+        )
+    if purpose_code in objections:
+        raise ProcessingRestrictedError(
+            f"the customer objected to processing for purpose {purpose_code!r}; "
+            "use no personal data of theirs for it"
+        )

@@ -13,7 +13,12 @@ from eventsourcing.utils import get_topic
 
 from domain import validation as valid
 from domain.application import CRM, Actor, Written
-from domain.customer import CHANNELS, PERSONAL_FIELDS, Customer
+from domain.customer import (
+    CHANNELS,
+    PERSONAL_FIELDS,
+    Customer,
+    check_processing_allowed,
+)
 from domain.errors import InvalidValueError
 from domain.incidents import (
     BREACH_FORM_FIELDS,
@@ -37,6 +42,14 @@ from domain.working_days import WorkingDays, vietnam_date
 
 Record = TypeVar("Record")
 COMPLAINT_DAYS = 30  # our default time to answer a complaint; set per complaint
+RESTRICTION_TOPICS = frozenset(
+    get_topic(c)
+    for c in (
+        Customer.ProcessingRestricted,
+        Customer.RestrictionLifted,
+        Customer.ProcessingObjected,
+    )
+)
 PURPOSE_KINDS = ("object", "withdraw-consent")
 # A withdrawal made through a request is recorded with the channel it came by.
 WITHDRAWAL_CHANNEL = {"public-form": "web-form", "dpo": "email"}
@@ -156,8 +169,23 @@ class PrivacyOffice:
 
     def check_processing_allowed(self, customer_id: UUID, purpose_code: str) -> None:
         """Refuses a use of the customer's data that a restriction or an objection
-        forbids, from the customer's own events, so it holds at once."""
-        self.crm.customer(customer_id).check_processing_allowed(purpose_code)
+        forbids, from the customer's own events, so it holds at once.
+
+        Only the restriction and objection events are decoded: nothing personal
+        is decrypted, so a purpose-bound read pays one indexed select.
+        """
+        stored = self.crm.recorder.select_events(customer_id)
+        relevant = [e for e in stored if e.topic in RESTRICTION_TOPICS]
+        if not relevant:
+            return
+        restricted, objected = False, set()
+        for stored_event in relevant:
+            event = self.crm.mapper.to_domain_event(stored_event)
+            if isinstance(event, Customer.ProcessingObjected):
+                objected |= set(event.purpose_codes)
+            else:
+                restricted = isinstance(event, Customer.ProcessingRestricted)
+        check_processing_allowed(restricted, objected, purpose_code)
 
     # Queries
 
