@@ -29,6 +29,7 @@ CONSENT_RECORD_FORMAT = "ledgercrm-consent-record/1"
 # The purpose a read names when the data protection officer serves a request.
 DSR_PURPOSE = "data-subject-request"
 SCAN_BATCH = 1_000
+TABLE_COLUMNS = 6  # wider or nested records print one by one
 CONSENT_EVENTS = (
     Customer.ConsentGiven,
     Customer.RepresentativeConsented,
@@ -217,29 +218,36 @@ def package_digest(package: dict[str, Any]) -> str:
 
 
 def render_html(title: str, document: dict[str, Any], lang: str = "en") -> str:
-    """A plain, printable HTML page of a document: each section a heading and a
-    table; nested values as definition lists. Every value is escaped."""
+    """A plain, printable HTML page of a document: its plain values first, then a
+    heading per section; lists of records as tables. Every value is escaped."""
+    plain = {k: v for k, v in document.items() if not isinstance(v, dict | list)}
     sections = "".join(
         f"<h2>{_e(_label(key))}</h2>{_html_value(value)}"
         for key, value in document.items()
+        if key not in plain
     )
     return (
         f'<!doctype html><html lang="{_e(lang)}"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{STYLE}</style></head>"
-        f"<body><h1>{_e(title)}</h1>{sections}</body></html>"
+        f"<body><h1>{_e(title)}</h1>{_html_value(plain)}{sections}</body></html>"
     )
 
 
 STYLE = (
-    "body{font-family:sans-serif;max-width:60em;margin:2em auto;line-height:1.4}"
-    "table{border-collapse:collapse;width:100%}td,th{border:1px solid #999;"
-    "padding:.3em;vertical-align:top;text-align:left}pre{white-space:pre-wrap;"
-    "font-size:.8em}dt{font-weight:bold}@media print{h2{break-after:avoid}}"
+    "body{font-family:sans-serif;max-width:64em;margin:2em auto;line-height:1.4}"
+    "table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border:1px solid"
+    " #999;padding:.3em;vertical-align:top;text-align:left}pre{white-space:pre-wrap;"
+    "font-size:.75em;margin:0}dl{display:grid;grid-template-columns:max-content auto;"
+    "gap:.2em 1em}dt{font-weight:bold}dd{margin:0;overflow-wrap:anywhere}"
+    ".record{border:1px solid #999;padding:.5em;margin:.5em 0}"
+    "@media print{h2{break-after:avoid}tr,.record{break-inside:avoid}}"
 )
 
 
 def _html_value(value: Any) -> str:
     if isinstance(value, dict):
+        if not value:
+            return "—"
         rows = "".join(
             f"<dt>{_e(_label(k))}</dt><dd>{_html_value(v)}</dd>"
             for k, v in value.items()
@@ -248,10 +256,31 @@ def _html_value(value: Any) -> str:
     if isinstance(value, list):
         if not value:
             return "<p>—</p>"
-        return "<ol>" + "".join(f"<li>{_html_value(v)}</li>" for v in value) + "</ol>"
+        if not all(isinstance(v, dict) for v in value):
+            if all(len(str(v)) <= 40 for v in value):
+                return _e(", ".join("—" if v is None else str(v) for v in value))
+            return (
+                "<ul>" + "".join(f"<li>{_html_value(v)}</li>" for v in value) + "</ul>"
+            )
+        flat = not any(isinstance(v, dict) for r in value for v in r.values())
+        if flat and len({k for r in value for k in r}) <= TABLE_COLUMNS:
+            return _html_table(value)
+        return "".join(f'<div class="record">{_html_value(v)}</div>' for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, str) and "\n" in value:
         return f"<pre>{_e(value)}</pre>"
-    return _e("—" if value is None else str(value))
+    return _e("—" if value in (None, "") else str(value))
+
+
+def _html_table(records: list[dict[str, Any]]) -> str:
+    columns = list(dict.fromkeys(k for r in records for k in r))
+    head = "".join(f"<th>{_e(_label(c))}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{_html_value(r.get(c))}</td>" for c in columns) + "</tr>"
+        for r in records
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def _label(key: str) -> str:

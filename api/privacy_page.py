@@ -4,6 +4,7 @@ from the live configuration: purposes, deadlines and the DPO's contact."""
 import html
 from typing import Any
 
+from api.privacy import STYLE
 from api.settings import Settings
 from domain import Purpose
 from domain.subject_requests import ACKNOWLEDGE_WORKING_DAYS, EXECUTION_DAYS
@@ -21,9 +22,9 @@ TEXT: dict[str, dict[str, Any]] = {
         "acknowledge": "Mỗi yêu cầu được xác nhận trong vòng {n} ngày làm việc.",
         "extension": "Mỗi thời hạn có thể được gia hạn một lần, có nêu lý do.",
         "how": "Cách thực hiện quyền",
-        "how_text": "Gửi yêu cầu qua biểu mẫu công khai (POST /v1/public/requests) "
-        "hoặc liên hệ người phụ trách bảo vệ dữ liệu cá nhân. Chúng tôi xác minh "
-        "danh tính trước khi thực hiện yêu cầu.",
+        "how_text": "Gửi yêu cầu qua biểu mẫu dưới đây (hoặc POST "
+        "/v1/public/requests) hoặc liên hệ người phụ trách bảo vệ dữ liệu cá "
+        "nhân. Chúng tôi xác minh danh tính trước khi thực hiện yêu cầu.",
         "complain": "Bạn có quyền khiếu nại với chúng tôi và với cơ quan chuyên "
         "trách bảo vệ dữ liệu cá nhân (Bộ Công an).",
         "contact": "Liên hệ người phụ trách bảo vệ dữ liệu cá nhân",
@@ -64,8 +65,8 @@ TEXT: dict[str, dict[str, Any]] = {
         "acknowledge": "Every request is acknowledged within {n} working days.",
         "extension": "Each deadline may be extended once, with a stated reason.",
         "how": "How to exercise your rights",
-        "how_text": "Send a request through the public form (POST "
-        "/v1/public/requests) or contact the data protection officer. We verify "
+        "how_text": "Send a request with the form below (or POST "
+        "/v1/public/requests), or contact the data protection officer. We verify "
         "your identity before acting on a request.",
         "complain": "You may complain to us and to the personal data protection "
         "authority (the Ministry of Public Security).",
@@ -114,7 +115,7 @@ def privacy_page(settings: Settings, purposes: list[Purpose], lang: str) -> str:
     other = "en" if lang == "vi" else "vi"
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        f"<title>{e(t['title'])}</title></head><body>"
+        f"<title>{e(t['title'])}</title><style>{STYLE}</style></head><body>"
         f'<p><a href="?lang={other}" hreflang="{other}">{other.upper()}</a></p>'
         f"<h1>{e(t['title'])}</h1>"
         f"<p>{e(t['controller'])}: {e(settings.controller_name)}</p>"
@@ -163,7 +164,7 @@ def form_answer(lang: str, title_key: str, message: str) -> str:
     t, e = TEXT[lang], html.escape
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        f"<title>{e(t[title_key])}</title></head><body><h1>{e(t[title_key])}</h1>"
+        f"<title>{e(t[title_key])}</title><style>{STYLE}</style></head><body><h1>{e(t[title_key])}</h1>"
         f'<p>{e(message)}</p><p><a href="/v1/public/privacy?lang={lang}">'
         f"{e(t['title'])}</a></p></body></html>"
     )
