@@ -20,14 +20,12 @@ from domain.access import PersonalDataAccess
 from domain.customer import PERSONAL_FIELDS
 from domain.errors import ConsentNotGivenError
 from domain.privacy_office import PrivacyOffice
-from domain.subject_requests import SubjectRequest
+from domain.subject_requests import DSR_PURPOSE, SubjectRequest
 from domain.working_days import WorkingDays
 from ledger import LedgerLookupError
 
 PACKAGE_FORMAT = "ledgercrm-access-package/1"
 CONSENT_RECORD_FORMAT = "ledgercrm-consent-record/1"
-# The purpose a read names when the data protection officer serves a request.
-DSR_PURPOSE = "data-subject-request"
 SCAN_BATCH = 1_000
 TABLE_COLUMNS = 6  # wider or nested records print one by one
 CONSENT_EVENTS = (

@@ -11,6 +11,7 @@ from domain.errors import (
     CustomerErasedError,
     ProcessingRestrictedError,
 )
+from domain.subject_requests import DSR_PURPOSE
 
 STAGES = ("lead", "prospect", "customer", "inactive")
 CHANNELS = ("web-form", "paper-form", "phone", "email", "in-person", "app")
@@ -354,7 +355,10 @@ def check_processing_allowed(
     restricted: bool, objections: set[str], purpose_code: str
 ) -> None:
     """DSR-RESTRICT, DSR-OBJECT: a restriction blocks every use, an objection
-    blocks its purposes; storage is kept either way."""
+    blocks its purposes; storage is kept either way. Serving the subject's own
+    request is never blocked."""
+    if purpose_code == DSR_PURPOSE:
+        return
     if restricted:
         raise ProcessingRestrictedError(
             "processing of this customer's data is restricted at their request; "

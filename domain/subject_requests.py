@@ -22,6 +22,9 @@ VERIFICATION_METHODS = (
     "known-contact-confirmed",
     "authenticated-account",
 )
+# The purpose a read names when the data protection officer serves a request; a
+# restriction or an objection never blocks it, since it serves the subject.
+DSR_PURPOSE = "data-subject-request"
 ACKNOWLEDGE_WORKING_DAYS = 2
 # Calendar days to execute, and when processors must act too (REQUIREMENTS DSR-*).
 EXECUTION_DAYS: dict[str, tuple[int, int]] = {

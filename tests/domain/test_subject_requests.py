@@ -147,6 +147,7 @@ def test_restriction_blocks_every_purpose_but_keeps_the_data(
     with pytest.raises(ProcessingRestrictedError):
         office.check_processing_allowed(customer_id, "newsletter")
     assert office.crm.customer(customer_id).full_name == "Nguyễn Thị Lan"
+    office.check_processing_allowed(customer_id, "data-subject-request")
     office.lift_restriction(dpo, customer_id, "the accuracy check is complete")
     office.check_processing_allowed(customer_id, "newsletter")
 
