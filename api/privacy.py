@@ -64,7 +64,7 @@ def subject_events(services: Services, customer_id: UUID) -> list[SubjectEvent]:
     log; an index of events by subject (a read model) would make it constant.
     """
     found = []
-    for position, event in _notifications(services, _subject_topics()):
+    for position, event in notifications_of(services, _subject_topics()):
         if _concerns(event, customer_id):
             found.append(SubjectEvent(position, event))
     return found
@@ -312,7 +312,11 @@ def _subject_topics() -> list[str]:
     return sorted({get_topic(c) for c in classes})
 
 
-def _notifications(services: Services, topics: list[str]) -> Iterator[tuple[int, Any]]:
+def notifications_of(
+    services: Services, topics: list[str], *, decode: bool = True
+) -> Iterator[Any]:
+    """The stored events of `topics` in notification order, in batches: as
+    (position, event with personal fields sealed), or the raw notifications."""
     mapper = services.crm.mapper
     start = 1
     while True:
@@ -320,7 +324,11 @@ def _notifications(services: Services, topics: list[str]) -> Iterator[tuple[int,
             start=start, limit=SCAN_BATCH, topics=topics
         )
         for notification in batch:
-            yield notification.id, mapper.to_sealed_domain_event(notification)  # type: ignore[attr-defined]
+            if not decode:
+                yield notification
+                continue
+            event = mapper.to_sealed_domain_event(notification)  # type: ignore[attr-defined]
+            yield notification.id, event
         if len(batch) < SCAN_BATCH:
             return
         start = batch[-1].id + 1
@@ -367,7 +375,7 @@ def reads_by(
     """
     found = []
     topics = [get_topic(PersonalDataAccess.Recorded)]
-    for position, event in _notifications(services, topics):
+    for position, event in notifications_of(services, topics):
         actor = str(event.actor)
         if reader not in (actor, actor.partition(":")[2]):
             continue
@@ -399,7 +407,7 @@ def suppression_list(services: Services) -> dict[UUID, dict[str, Any]]:
         )
     ]
     entries: dict[UUID, dict[str, Any]] = {}
-    for _, event in _notifications(services, topics):
+    for _, event in notifications_of(services, topics):
         entry = entries.setdefault(
             event.originator_id, {"restricted": False, "objected_purposes": []}
         )

@@ -8,14 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.utils import get_topic
+
 from api import erasure
+from api.privacy import notifications_of
 from api.wiring import Services
-from domain import Actor, DomainError
+from domain import Actor, Customer, DomainError
 from domain.retention import retention_ends
 
 logger = logging.getLogger(__name__)
 RETENTION_ACTOR = Actor(user_id="retention-schedule", role="system")
-PAGE = 500
 
 
 @dataclass(frozen=True)
@@ -25,25 +27,29 @@ class RetentionDue:
 
 
 def due_for_erasure(services: Services, now: datetime) -> list[RetentionDue]:
-    """Customers not erased whose retention ended before `now`: found on the
-    read model, each confirmed on the customer's own events."""
+    """Customers not erased whose retention ended before `now`: each registered
+    customer's row in the read model is checked, and each one due is confirmed on
+    the customer's own events."""
     purposes = {p.code: p for p in services.crm.purposes()}
-    due, after = [], None
-    while True:
-        rows = services.customers.customers(
-            services.read_models, limit=PAGE, after=after
-        )
-        for row in rows:
-            ends = retention_ends(row.consents, row.agreements, purposes)
-            if (
-                ends is not None
-                and ends <= now
-                and _confirmed(services, row.customer_id, now, purposes)
-            ):
-                due.append(RetentionDue(row.customer_id, ends))
-        if len(rows) < PAGE:
-            return due
-        after = rows[-1].customer_id
+    due = []
+    for customer_id in registered_customer_ids(services):
+        row = services.customers.customer(services.read_models, customer_id)
+        if row is None or row.erased:
+            continue
+        ends = retention_ends(row.consents, row.agreements, purposes)
+        if ends is None or ends > now:
+            continue
+        if _confirmed(services, customer_id, now, purposes):
+            due.append(RetentionDue(customer_id, ends))
+    return due
+
+
+def registered_customer_ids(services: Services) -> list[UUID]:
+    topics = [get_topic(Customer.Registered)]
+    return [
+        UUID(str(n.originator_id))
+        for n in notifications_of(services, topics, decode=False)
+    ]
 
 
 def run_retention(
