@@ -1,4 +1,5 @@
-"""The data protection officer's commands: data subject requests and their clocks."""
+"""The data protection officer's commands: data subject requests and their clocks,
+complaints, breach incidents, and where the stores are."""
 
 import json
 import uuid
@@ -70,7 +71,7 @@ class RequestIntake:
 
 
 class PrivacyOffice:
-    """Receives, verifies, acknowledges, extends, fulfils and refuses requests."""
+    """Requests, complaints, incidents and store regions, each an event stream."""
 
     def __init__(self, crm: CRM, calendar: WorkingDays | None = None) -> None:
         self.crm = crm
