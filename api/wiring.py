@@ -2,6 +2,7 @@
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
@@ -10,6 +11,7 @@ from eventsourcing.persistence import Recording
 from psycopg.conninfo import conninfo_to_dict
 
 from api.access import AccessTokens
+from api.read_log import GroupedReadLog
 from api.settings import Settings
 from crypto_shredding import (
     CryptoShredder,
@@ -35,10 +37,13 @@ from ledger import (
 )
 from projections import (
     CustomersById,
+    CustomerTimelines,
     Database,
+    EffectiveConsents,
     Erasures,
     PostgresDatabase,
     ProjectionRunner,
+    PurposesWithNotices,
     SQLiteDatabase,
 )
 
@@ -105,6 +110,17 @@ class Services:
     access: AccessTokens
     ledger_store: LedgerStore
     signer: LedgerSigner
+    consents: EffectiveConsents
+    consent_runner: ProjectionRunner
+    timelines: CustomerTimelines
+    timeline_runner: ProjectionRunner
+    purposes: PurposesWithNotices
+    purpose_runner: ProjectionRunner
+
+    @cached_property
+    def read_log(self) -> GroupedReadLog:
+        """Records reads of personal data, several per transaction under load."""
+        return GroupedReadLog(self.crm)
 
     @property
     def ledger(self) -> LedgerReader:
@@ -112,7 +128,13 @@ class Services:
 
     @property
     def runners(self) -> list[ProjectionRunner]:
-        return [self.runner, self.erasure_runner]
+        return [
+            self.runner,
+            self.erasure_runner,
+            self.consent_runner,
+            self.timeline_runner,
+            self.purpose_runner,
+        ]
 
     def wake_runners(self) -> None:
         for runner in self.runners:
@@ -144,9 +166,20 @@ def open_services(settings: Settings) -> Services:
     mapper = cast(PersonalDataMapper, crm.mapper)
     customers = CustomersById(read_models.dialect)
     erasures = Erasures(read_models.dialect)
-    runner = ProjectionRunner(customers, read_models, crm.recorder, mapper)
-    erasure_runner = ProjectionRunner(erasures, read_models, crm.recorder, mapper)
-    crm.wake_ups += [runner.news, erasure_runner.news]
+    consents = EffectiveConsents(read_models.dialect)
+    timelines = CustomerTimelines(read_models.dialect)
+    purposes = PurposesWithNotices(read_models.dialect)
+    runner, erasure_runner, consent_runner, timeline_runner, purpose_runner = (
+        ProjectionRunner(read_model, read_models, crm.recorder, mapper)
+        for read_model in (customers, erasures, consents, timelines, purposes)
+    )
+    crm.wake_ups += [
+        runner.news,
+        erasure_runner.news,
+        consent_runner.news,
+        timeline_runner.news,
+        purpose_runner.news,
+    ]
     crm.event_store_region = settings.store_regions["event_store"]
     return Services(
         settings,
@@ -160,6 +193,12 @@ def open_services(settings: Settings) -> Services:
         AccessTokens(_database(settings, SQLITE_ACCESS)),
         open_ledger_store(settings.ledger_url),
         ledger_signer(settings),
+        consents,
+        consent_runner,
+        timelines,
+        timeline_runner,
+        purposes,
+        purpose_runner,
     )
 
 
