@@ -16,9 +16,9 @@ from eventsourcing.utils import get_topic
 from api.wiring import Services
 from crypto_shredding import SealedValue
 from domain import Actor, Customer, Interaction, notice_sha256
-from domain.access import PersonalDataAccess
+from domain.access import PersonalDataAccess, PersonalDataExport
 from domain.customer import PERSONAL_FIELDS
-from domain.errors import ConsentNotGivenError
+from domain.errors import ConsentNotGivenError, ProcessingRestrictedError
 from domain.privacy_office import PrivacyOffice
 from domain.subject_requests import DSR_PURPOSE, SubjectRequest
 from domain.working_days import WorkingDays
@@ -54,6 +54,16 @@ class SubjectEvent:
     @property
     def type(self) -> str:
         return f"{type(self.event).__qualname__}"
+
+
+def may_process(services: Services, customer_id: UUID, purpose_code: str) -> bool:
+    """DSR-RESTRICT, DSR-OBJECT: False while a restriction or an objection of the
+    customer forbids using their data for the purpose; read from their events."""
+    try:
+        privacy_office(services).check_processing_allowed(customer_id, purpose_code)
+    except ProcessingRestrictedError:
+        return False
+    return True
 
 
 def subject_events(services: Services, customer_id: UUID) -> list[SubjectEvent]:
@@ -98,7 +108,8 @@ def access_package(
 
     1. Load the customer (personal values opened; ERASED after shredding).
     2. Record the read under the purpose `data-subject-request`, before serving.
-    3. Collect the subject's events, interactions and the record of reads.
+    3. Collect the subject's events, interactions, the record of reads and the
+       exports that disclosed their data.
     4. Attach the notice text of every consent and each event's ledger proof.
     """
     # Step 1.
@@ -155,6 +166,18 @@ def access_package(
             }
             for e in events
             if isinstance(e.event, PersonalDataAccess.Recorded)
+        ],
+        "disclosures": [
+            {
+                "at": e.event.timestamp.isoformat(),
+                "by": e.event.actor,
+                "recipient": e.event.recipient,
+                "agreement_ref": e.event.agreement_ref,
+                "purpose_code": e.event.purpose_code,
+                "fields": e.event.fields,
+            }
+            for e in events
+            if isinstance(e.event, PersonalDataExport.Recorded)
         ],
         "events": [_event_view(services, e) for e in events],
     }
@@ -301,7 +324,11 @@ def _event_view(services: Services, subject_event: SubjectEvent) -> dict[str, An
 
 
 def _subject_topics() -> list[str]:
-    classes: list[type] = [Interaction.Logged, PersonalDataAccess.Recorded]
+    classes: list[type] = [
+        Interaction.Logged,
+        PersonalDataAccess.Recorded,
+        PersonalDataExport.Recorded,
+    ]
     for base in (Customer.Event, SubjectRequest.Event):
         owner = vars(Customer if base is Customer.Event else SubjectRequest)
         classes += [
@@ -335,6 +362,8 @@ def notifications_of(
 
 
 def _concerns(event: Any, customer_id: UUID) -> bool:
+    if isinstance(event, PersonalDataExport.Recorded):
+        return customer_id in event.customer_ids
     if isinstance(event, Customer.Event):
         return bool(event.originator_id == customer_id)
     if isinstance(event, SubjectRequest.Received):

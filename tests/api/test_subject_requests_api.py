@@ -150,11 +150,22 @@ def test_access_package_holds_values_consents_reads_and_ledger_proofs(
 ) -> None:
     dpo, sales = callers["dpo"], callers["sales"]
     customer_id = register(callers, marketing)
-    sales.post(
+    noted = sales.post(
         f"/v1/customers/{customer_id}/interactions",
         json={"kind": "call", "text": "Gọi hỏi về ưu đãi"},
-    )
+    ).json()
     sales.get(f"/v1/customers/{customer_id}", params={"purpose": "marketing-email"})
+    dpo.post(
+        "/v1/exports/customers",
+        json={
+            "purpose": "marketing-email",
+            "recipient": "Mailing partner Co.",
+            "agreement_ref": "DPA-2026-3",
+            "basis": "consent",
+            "fields": ["full_name"],
+            "after_position": noted["position"],
+        },
+    )
     request_id = open_request(dpo, "access", customer_id)
 
     package = dpo.get(f"/v1/dpo/requests/{request_id}/access-package").json()
@@ -165,6 +176,9 @@ def test_access_package_holds_values_consents_reads_and_ledger_proofs(
     assert package["consents"][0]["notice_text_matches_hash"] is True
     assert package["interactions"][0]["text"] == "Gọi hỏi về ưu đãi"
     assert {r["purpose_code"] for r in package["reads"]} >= {"marketing-email"}
+    [disclosure] = package["disclosures"]
+    assert disclosure["recipient"] == "Mailing partner Co."
+    assert disclosure["fields"] == ["full_name"]
     assert package["events"]
     assert all(
         e["ledger"]["status"] in ("included", "pending") for e in package["events"]
@@ -308,3 +322,44 @@ def test_access_package_of_an_erased_customer_shows_values_erased(
     assert package["personal_data"]["full_name"] == "ERASED"
     assert package["profile"]["erased"] is True
     assert "Nguyễn" not in str(package)
+
+
+@pytest.mark.requirement("DSR-OBJECT")
+@pytest.mark.requirement("DSR-RESTRICT")
+def test_objection_and_restriction_keep_customers_off_contact_lists_and_exports(
+    callers: dict[str, Caller], marketing: dict[str, Any]
+) -> None:
+    dpo = callers["dpo"]
+    kept, objecting, restricted = (register(callers, marketing) for _ in range(3))
+    request_id = open_request(
+        dpo, "object", objecting, purpose_codes=["marketing-email"]
+    )
+    dpo.post(f"/v1/dpo/requests/{request_id}/fulfilment", json={})
+    request_id = open_request(dpo, "restrict", restricted)
+    last = dpo.post(f"/v1/dpo/requests/{request_id}/fulfilment", json={}).json()
+
+    contactable = (
+        callers["sales"]
+        .get(
+            "/v1/purposes/marketing-email/contactable-customers",
+            params={"after_position": last["position"]},
+        )
+        .json()
+    )
+    export = dpo.post(
+        "/v1/exports/customers",
+        json={
+            "purpose": "marketing-email",
+            "recipient": "Mailing partner Co.",
+            "agreement_ref": "DPA-2026-3",
+            "basis": "consent",
+            "fields": ["full_name"],
+            "after_position": last["position"],
+        },
+    )
+
+    assert contactable["customer_ids"] == [kept]
+    assert export.status_code == 200, export.text
+    assert kept in export.text
+    assert objecting not in export.text and restricted not in export.text
+    assert export.headers["Excluded-By-Objection-Or-Restriction"] == "2"
