@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import retention
 from api.errors import install_error_handlers
+from api.monitoring import AccessLog, BackgroundWork, Metrics
 from api.routes import (
     assessment,
     consents,
@@ -26,6 +27,7 @@ from api.routes import (
     statistics,
     timeline,
 )
+from api.security import SecurityOps
 from api.wiring import Services
 from ledger import IntegratorAlreadyRunning
 from projections.postgres_notifications import EventNotifications
@@ -40,7 +42,10 @@ def background_work(
     """The projection runner, the ledger integrator unless another process runs
     one, and on PostgreSQL the listener that wakes the runner."""
     work = [
-        threading.Thread(target=runner.run, args=(stop,)) for runner in services.runners
+        threading.Thread(
+            target=runner.run, args=(stop,), name=f"projection {runner.read_model.name}"
+        )
+        for runner in services.runners
     ]
     integrator = services.ledger_integrator()
     try:
@@ -48,25 +53,44 @@ def background_work(
     except IntegratorAlreadyRunning:
         logger.info("another process integrates the ledger; this one serves only")
     else:
-        work.append(threading.Thread(target=integrator.run, args=(stop,)))
+        work.append(
+            threading.Thread(
+                target=integrator.run, args=(stop,), name="the ledger integrator"
+            )
+        )
     if services.settings.uses_postgres:
         notifications = EventNotifications(
             services.settings.database_url,
             services.crm.recorder.channel_name,  # type: ignore[attr-defined]
             services.wake_runners,
         )
-        work.append(threading.Thread(target=notifications.run, args=(stop,)))
+        work.append(
+            threading.Thread(
+                target=notifications.run, args=(stop,), name="the event listener"
+            )
+        )
     interval = services.settings.retention_interval_hours * 3600
     if interval:  # RETENTION: a first run a minute after start, then each interval
         work.append(
             threading.Thread(
                 target=retention.run_periodically,
                 args=(services, stop, interval, RETENTION_FIRST_DELAY),
+                name="the retention schedule",
             )
         )
     for thread in work:
         thread.daemon = True
     return work
+
+
+def ledger_self_audit(security: SecurityOps, stop: threading.Event) -> threading.Thread:
+    """The scheduled full ledger audit (daily by default)."""
+    return threading.Thread(
+        target=security.audit_ledger_periodically,
+        args=(stop,),
+        name="the ledger self-audit",
+        daemon=True,
+    )
 
 
 def create_app(services: Services, *, run_background_work: bool = True) -> FastAPI:
@@ -77,8 +101,11 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         threads = background_work(services, stop) if run_background_work else []
+        if run_background_work:
+            threads.append(ledger_self_audit(security, stop))
         for thread in threads:
             thread.start()
+        app.state.background = BackgroundWork({t.name: t for t in threads})
         yield
         stop.set()
         services.wake_runners()
@@ -98,6 +125,14 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
         redoc_url=None,
     )
     app.state.services = services
+    metrics = Metrics(services)
+    security = SecurityOps(services, metrics)
+    app.state.metrics, app.state.security = metrics, security
+    app.state.background = BackgroundWork()
+    services.crm.observers += [metrics.count_commands, security.observe_reads]
+    app.add_middleware(
+        AccessLog, metrics=metrics, json_lines=services.settings.access_log_json
+    )
     install_error_handlers(app)
     routers = (
         health,

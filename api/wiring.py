@@ -1,6 +1,7 @@
 """Builds the running parts from settings: stores, keys, the CRM and its read model."""
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -60,11 +61,14 @@ class NotifyingCRM(CRM):
 
     def __init__(self, env: dict[str, str], *, shredder: CryptoShredder) -> None:
         self.wake_ups: list[threading.Event] = []
+        self.observers: list[Callable[[list[Recording[UUID]]], None]] = []
         super().__init__(env, personal_data=shredder)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         for wake_up in self.wake_ups:
             wake_up.set()
+        for observe in self.observers:
+            observe(recordings)
 
     # CROSS-BORDER: where the event store is; open_services sets it from settings.
     event_store_region = HOME_REGION
