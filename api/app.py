@@ -24,30 +24,47 @@ from projections.postgres_notifications import EventNotifications
 logger = logging.getLogger(__name__)
 
 
-def background_work(
+def projection_work(
     services: Services, stop: threading.Event
 ) -> list[threading.Thread]:
-    """The projection runner, the ledger integrator unless another process runs
-    one, and on PostgreSQL the listener that wakes the runner."""
+    """The projection runners and, on PostgreSQL, the listener that wakes them."""
     work = [
-        threading.Thread(target=runner.run, args=(stop,)) for runner in services.runners
+        threading.Thread(
+            target=runner.run, args=(stop,), name=f"projection-{runner.read_model.name}"
+        )
+        for runner in services.runners
     ]
-    integrator = services.ledger_integrator()
-    try:
-        integrator.start()  # refuses a ledger that disagrees with its checkpoint
-    except IntegratorAlreadyRunning:
-        logger.info("another process integrates the ledger; this one serves only")
-    else:
-        work.append(threading.Thread(target=integrator.run, args=(stop,)))
     if services.settings.uses_postgres:
         notifications = EventNotifications(
             services.settings.database_url,
             services.crm.recorder.channel_name,  # type: ignore[attr-defined]
             services.wake_runners,
         )
-        work.append(threading.Thread(target=notifications.run, args=(stop,)))
+        work.append(
+            threading.Thread(
+                target=notifications.run, args=(stop,), name="event-notifications"
+            )
+        )
     for thread in work:
         thread.daemon = True
+    return work
+
+
+def background_work(
+    services: Services, stop: threading.Event, *, projections: bool = True
+) -> list[threading.Thread]:
+    """The projection runners (unless `projections` is false), the ledger
+    integrator unless another process runs one, and on PostgreSQL the listener
+    that wakes the runners."""
+    work = projection_work(services, stop) if projections else []
+    integrator = services.ledger_integrator()
+    try:
+        integrator.start()  # refuses a ledger that disagrees with its checkpoint
+    except IntegratorAlreadyRunning:
+        logger.info("another process integrates the ledger; this one serves only")
+    else:
+        thread = threading.Thread(target=integrator.run, args=(stop,), daemon=True)
+        work.append(thread)
     return work
 
 
@@ -58,7 +75,13 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        threads = background_work(services, stop) if run_background_work else []
+        threads = (
+            background_work(
+                services, stop, projections=services.settings.serve_projections
+            )
+            if run_background_work
+            else []
+        )
         for thread in threads:
             thread.start()
         yield

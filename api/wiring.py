@@ -1,6 +1,7 @@
 """Builds the running parts from settings: stores, keys, the CRM and its read model."""
 
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -80,6 +81,23 @@ class Services:
     @property
     def runners(self) -> list[ProjectionRunner]:
         return [self.runner, self.erasure_runner]
+
+    def runner_named(self, name: str) -> ProjectionRunner:
+        """The runner of the read model called `name`; ValueError names the others."""
+        for runner in self.runners:
+            if runner.read_model.name == name:
+                return runner
+        known = ", ".join(r.read_model.name for r in self.runners)
+        raise ValueError(f"no projection named {name!r}; known: {known}")
+
+    def wait_for_read_side(self, position: int, timeout: float) -> bool:
+        """Read your own writes: True once every read model has applied
+        `position`, False if `timeout` seconds passed first."""
+        deadline = time.monotonic() + timeout
+        for runner in self.runners:
+            if not runner.wait_for(position, max(0.0, deadline - time.monotonic())):
+                return False
+        return True
 
     def wake_runners(self) -> None:
         for runner in self.runners:

@@ -9,6 +9,7 @@ from domain.application import (
     CustomerProfile,
     PersonalDataKeys,
     PersonalDetails,
+    Registration,
     Written,
 )
 from domain.customer import Customer
@@ -29,6 +30,7 @@ __all__ = [
     "PersonalDataKeys",
     "PersonalDetails",
     "Purpose",
+    "Registration",
     "Written",
     "notice_sha256",
     "purpose_id",

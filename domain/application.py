@@ -3,7 +3,7 @@
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -16,6 +16,7 @@ from domain.access import PersonalDataAccess
 from domain.customer import CHANNELS, STAGES, Customer
 from domain.errors import (
     CustomerNotFoundError,
+    DomainError,
     InteractionNotFoundError,
     InvalidValueError,
     NoBasisError,
@@ -92,6 +93,15 @@ class CustomerProfile:
     owner: str = ""
     tags: list[str] = field(default_factory=list)
     jurisdiction: str = "VN"
+
+
+class Registration(NamedTuple):
+    """One customer to register: what `CRM.register_customer` takes."""
+
+    details: PersonalDetails
+    profile: CustomerProfile
+    consents: Sequence[ConsentCapture] = ()
+    agreements: Sequence[AgreementCapture] = ()
 
 
 class ShreddedDataKey(Protocol):
@@ -198,6 +208,38 @@ class CRM(Application[UUID]):
         consents: Sequence[ConsentCapture] = (),
         agreements: Sequence[AgreementCapture] = (),
     ) -> Written:
+        customer = self._new_customer(actor, details, profile, consents, agreements)
+        return self._save(customer)
+
+    def register_customers(
+        self, actor: Actor, registrations: Sequence[Registration]
+    ) -> list[Written | DomainError]:
+        """Registers many customers in one transaction, each under every rule of
+        `register_customer`; a registration that breaks a rule is left out and
+        answered with its error, in the place of its Written."""
+        outcomes: list[Customer | DomainError] = []
+        for registration in registrations:
+            try:
+                outcomes.append(self._new_customer(actor, *registration))
+            except DomainError as error:
+                outcomes.append(error)
+        customers = [c for c in outcomes if isinstance(c, Customer)]
+        positions: dict[UUID, int] = {}
+        for recording in self.save(*customers) if customers else []:
+            positions[recording.domain_event.originator_id] = recording.notification.id
+        return [
+            Written(c.id, positions[c.id]) if isinstance(c, Customer) else c
+            for c in outcomes
+        ]
+
+    def _new_customer(
+        self,
+        actor: Actor,
+        details: PersonalDetails,
+        profile: CustomerProfile,
+        consents: Sequence[ConsentCapture] = (),
+        agreements: Sequence[AgreementCapture] = (),
+    ) -> Customer:
         personal = _valid_personal_details(details)
         customer = Customer._create(
             Customer.Registered,
@@ -212,7 +254,7 @@ class CRM(Application[UUID]):
             raise NoBasisError(NO_BASIS)
         # Capturing checks each purpose is active, so a captured basis holds.
         self._capture_bases(actor, customer, consents, agreements)
-        return self._save(customer)
+        return customer
 
     def give_consent(
         self, actor: Actor, customer_id: UUID, consent: ConsentCapture

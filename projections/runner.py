@@ -14,13 +14,17 @@ from eventsourcing.persistence import (
 )
 
 from projections.positions import SCHEMA as POSITIONS_SCHEMA
-from projections.positions import read_position, table, write_position
+from projections.positions import lock_position, read_position, write_position
 from projections.sql import Database, Dialect, StorageError
 
 logger = logging.getLogger(__name__)
 
 
 class ReadModel(Protocol):
+    """A read model: its name (also its position's), its tables' DDL per dialect
+    (`CREATE TABLE` / `CREATE INDEX` statements, which `projections rebuild` reads
+    to find the tables to build aside), and how an event changes its rows."""
+
     name: str
     schema: dict[Dialect, str]
 
@@ -47,6 +51,7 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
+        max_backoff_seconds: float = 30.0,
     ) -> None:
         self.read_model = read_model
         self.database = database
@@ -54,6 +59,7 @@ class ProjectionRunner:
         self.mapper = mapper
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.max_backoff_seconds = max_backoff_seconds
         self.news = threading.Event()
         self._advanced = threading.Condition()
         database.create(POSITIONS_SCHEMA)
@@ -62,6 +68,10 @@ class ProjectionRunner:
     def position(self) -> int:
         with self.database.transaction() as cursor:
             return read_position(cursor, self.database.dialect, self.read_model.name)
+
+    def head(self) -> int:
+        """The last notification id recorded: where the read model is heading."""
+        return self.recorder.max_notification_id() or 0
 
     def run_once(self) -> int:
         """Applies the next batch, if any; returns how many events it applied."""
@@ -84,25 +94,45 @@ class ProjectionRunner:
         return len(notifications)
 
     def run(self, stop: threading.Event) -> None:
-        """Keeps the read model up to date until `stop` is set; survives outages."""
-        logger.info(
-            "projection %s started at %d", self.read_model.name, self.position()
-        )
+        """Keeps the read model up to date until `stop` is set.
+
+        Supervised: a lost database connection, or any other failure of a batch,
+        rolls the batch back and is retried after a pause that doubles up to
+        `max_backoff_seconds`, so that a runner never dies silently; it resumes
+        from its committed position once the database answers again.
+        """
+        name = self.read_model.name
+        logger.info("projection %s started", name)
+        backoff = 0.0
         while not stop.is_set():
             try:
                 applied = self.run_once()
             except (StorageError, PersistenceError):
+                backoff = min(max(2 * backoff, 0.5), self.max_backoff_seconds)
                 logger.warning(
-                    "projection %s cannot reach its database; retrying",
-                    self.read_model.name,
+                    "projection %s cannot reach its database; retrying in %.1f s",
+                    name,
+                    backoff,
                     exc_info=True,
                 )
-                stop.wait(1.0)
+                stop.wait(backoff)
                 continue
+            except Exception:
+                backoff = min(max(2 * backoff, 0.5), self.max_backoff_seconds)
+                logger.exception(
+                    "projection %s failed to apply a batch; retrying in %.1f s",
+                    name,
+                    backoff,
+                )
+                stop.wait(backoff)
+                continue
+            if backoff:
+                logger.info("projection %s resumed at %d", name, self.position())
+                backoff = 0.0
             if applied == 0:
                 self.news.wait(self.poll_seconds)
                 self.news.clear()
-        logger.info("projection %s stopped", self.read_model.name)
+        logger.info("projection %s stopped", name)
 
     def catch_up(self) -> int:
         """Applies everything recorded so far; returns how many events it applied."""
@@ -123,19 +153,4 @@ class ProjectionRunner:
         return True
 
     def _lock_position(self, cursor: Any) -> int:
-        dialect = self.database.dialect
-        positions = table(dialect, "projection_positions")
-        if dialect == "postgres":
-            cursor.execute(
-                f"INSERT INTO {positions} (name, position) "
-                "VALUES (%s, 0) ON CONFLICT DO NOTHING",
-                (self.read_model.name,),
-            )
-            cursor.execute(
-                f"SELECT position FROM {positions} WHERE name = %s FOR UPDATE",
-                (self.read_model.name,),
-            )
-            row = cursor.fetchone()
-            return int(row[0]) if row else 0
-        # SQLite: BEGIN IMMEDIATE already holds the database's write lock.
-        return read_position(cursor, dialect, self.read_model.name)
+        return lock_position(cursor, self.database.dialect, self.read_model.name)

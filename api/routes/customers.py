@@ -169,7 +169,7 @@ def wait_for_read_side(services: Services, position: int | None) -> None:
     if position is None:
         return
     timeout = services.settings.read_wait_seconds
-    if not services.runner.wait_for(position, timeout):
+    if not services.wait_for_read_side(position, timeout):
         raise ApiError(
             503,
             "read_side_behind",
