@@ -124,7 +124,14 @@ class PostgresDatabase(Database):
     def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
         try:
             self._pool = ConnectionPool(
-                conninfo, min_size=1, max_size=max_size, open=True, timeout=10
+                conninfo,
+                min_size=1,
+                max_size=max_size,
+                open=True,
+                timeout=10,
+                # A connection cut by a restart or failover is replaced on checkout,
+                # not handed out to fail (one empty round trip per transaction).
+                check=ConnectionPool.check_connection,
             )
         except psycopg.Error as error:
             raise StorageError("cannot connect to PostgreSQL") from error
