@@ -140,8 +140,13 @@ class _Columns:
 
     @classmethod
     def of(cls, path: Path) -> _Columns:
-        with _open(path) as rows:
-            header = next(csv.reader(rows), None)
+        try:
+            with _open(path) as rows:
+                header = next(csv.reader(rows), None)
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                f"{path}: not UTF-8 text; save the file as CSV UTF-8 and try again"
+            ) from None
         if not header:
             raise ImportFileError(f"{path}: empty file; expected a header row")
         consents, agreements, unknown = set(), set(), []

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from api.settings import load_settings
 from api.wiring import open_services
@@ -34,9 +34,9 @@ APPLIED_SCHEMA: dict[Dialect, str] = {
 class LoggedCustomers(CustomersById):
     """The customers read model, logging each position it applies."""
 
-    schema = {
-        dialect: CUSTOMERS_SCHEMA[dialect] + ";" + APPLIED_SCHEMA[dialect]
-        for dialect in ("sqlite", "postgres")
+    schema: ClassVar[dict[Dialect, str]] = {
+        "sqlite": CUSTOMERS_SCHEMA["sqlite"] + ";" + APPLIED_SCHEMA["sqlite"],
+        "postgres": CUSTOMERS_SCHEMA["postgres"] + ";" + APPLIED_SCHEMA["postgres"],
     }
 
     def __init__(self, dialect: Dialect, pause_after: int, marker: Path) -> None:
