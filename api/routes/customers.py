@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from api import erasure, schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
+from api.read_your_writes import AfterPosition, wait_for_read_side
 from api.wiring import Services
 from crypto_shredding import SealedValue
 from domain import (
@@ -25,10 +26,6 @@ Writer = Annotated[Actor, Depends(allowed("customers:write"))]
 Lister = Annotated[Actor, Depends(allowed("customers:list"))]
 PersonalReader = Annotated[Actor, Depends(allowed("customers:read-personal"))]
 Eraser = Annotated[Actor, Depends(allowed("customers:erase"))]
-AfterPosition = Annotated[
-    int | None,
-    Query(ge=0, description="wait until the read side has applied this position"),
-]
 
 
 @router.post("", status_code=201, response_model=schemas.Written)
@@ -159,23 +156,15 @@ def erase_customer(
 @router.get(
     "/{customer_id}/erasure-certificate", response_model=schemas.ErasureCertificate
 )
-def erasure_certificate(customer_id: UUID, actor: Eraser, services: ServicesDep) -> Any:
+def erasure_certificate(
+    customer_id: UUID,
+    actor: Eraser,
+    services: ServicesDep,
+    after_position: AfterPosition = None,
+) -> Any:
     """The certificate of a completed erasure, with its ledger proof once signed."""
+    wait_for_read_side(services, after_position)
     return erasure.erasure_certificate(services, customer_id)
-
-
-def wait_for_read_side(services: Services, position: int | None) -> None:
-    """Read your own writes: wait (bounded) until the read model has `position`."""
-    if position is None:
-        return
-    timeout = services.settings.read_wait_seconds
-    if not services.wait_for_read_side(position, timeout):
-        raise ApiError(
-            503,
-            "read_side_behind",
-            f"the read side has not reached position {position} yet; retry shortly",
-            headers={"Retry-After": "1"},
-        )
 
 
 def readable_customer(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from api import schemas
 from api.auth import ServicesDep, allowed
+from api.read_your_writes import AfterPosition, wait_for_event_store
 from domain import Actor, Purpose
 
 router = APIRouter(prefix="/v1/purposes", tags=["purposes"])
@@ -29,12 +30,21 @@ def define_purpose(
 
 
 @router.get("", response_model=list[schemas.PurposeView])
-def list_purposes(actor: Reader, services: ServicesDep) -> Any:
+def list_purposes(
+    actor: Reader, services: ServicesDep, after_position: AfterPosition = None
+) -> Any:
+    wait_for_event_store(services, after_position)
     return [_view(purpose) for purpose in services.crm.purposes()]
 
 
 @router.get("/{code}", response_model=schemas.PurposeView)
-def get_purpose(code: str, actor: Reader, services: ServicesDep) -> Any:
+def get_purpose(
+    code: str,
+    actor: Reader,
+    services: ServicesDep,
+    after_position: AfterPosition = None,
+) -> Any:
+    wait_for_event_store(services, after_position)
     return _view(services.crm.purpose(code))
 
 

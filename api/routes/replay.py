@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from api import schemas
 from api.auth import ServicesDep, allowed
+from api.read_your_writes import AfterPosition, wait_for_event_store
 from crypto_shredding import Erased
 from domain import Actor, Customer
 from domain.customer import PERSONAL_FIELDS
@@ -23,8 +24,10 @@ def replay_customer(
     actor: Replayer,
     services: ServicesDep,
     as_of: Annotated[datetime, Query(description="ISO time, e.g. 2026-12-01T00:00Z")],
+    after_position: AfterPosition = None,
 ) -> Any:
     """The customer at `as_of`: personal fields for the dpo only, and recorded."""
+    wait_for_event_store(services, after_position)
     customer = services.crm.customer_as_of(customer_id, as_of)
     personal = None
     if actor.role == "dpo":
