@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
+from functools import singledispatchmethod
 from typing import Any, Protocol
 
 from eventsourcing.persistence import (
@@ -12,6 +14,7 @@ from eventsourcing.persistence import (
     Notification,
     PersistenceError,
 )
+from eventsourcing.utils import TopicError, resolve_topic
 
 from projections.positions import SCHEMA as POSITIONS_SCHEMA
 from projections.positions import lock_position, read_position, write_position
@@ -62,6 +65,7 @@ class ProjectionRunner:
         self.max_backoff_seconds = max_backoff_seconds
         self.news = threading.Event()
         self._advanced = threading.Condition()
+        self._handled: dict[str, bool] = {}
         database.create(POSITIONS_SCHEMA)
         database.create(read_model.schema)
 
@@ -81,12 +85,19 @@ class ProjectionRunner:
         )
         if not notifications:
             return 0
-        events = [self.mapper.to_sealed_domain_event(n) for n in notifications]
-        with self.database.transaction() as cursor:
+        # Only the events the read model answers for are decoded and applied;
+        # the position still moves past the others.
+        events = [
+            (self.mapper.to_sealed_domain_event(n), n.id)
+            for n in notifications
+            if self._handles(n.topic)
+        ]
+        with self.database.pipelined_transaction() as cursor:
             if self._lock_position(cursor) != start:
                 return 0  # another runner applied this batch first
-            for event, notification in zip(events, notifications, strict=True):
-                self.read_model.apply(event, cursor, notification.id)
+            apply = self.read_model.apply  # a singledispatchmethod binds per access
+            for event, position in events:
+                apply(event, cursor, position)
             end = notifications[-1].id
             write_position(cursor, self.database.dialect, self.read_model.name, end)
         with self._advanced:
@@ -152,5 +163,33 @@ class ProjectionRunner:
                 self._advanced.wait(min(remaining, 0.05))
         return True
 
+    def _handles(self, topic: str) -> bool:
+        handles = self._handled.get(topic)
+        if handles is None:
+            handles = self._handled[topic] = handles_topic(self.read_model, topic)
+        return handles
+
     def _lock_position(self, cursor: Any) -> int:
         return lock_position(cursor, self.database.dialect, self.read_model.name)
+
+
+def handles_topic(read_model: ReadModel, topic: str) -> bool:
+    """Whether `read_model.apply` does anything with events of `topic`.
+
+    A read model may answer itself (an optional `handles(topic)` method). Else,
+    when `apply` is a `functools.singledispatchmethod`, events that dispatch to
+    its default (the base `object` implementation, which skips them) are not
+    handled; any other `apply` handles every event.
+    """
+    handles = getattr(read_model, "handles", None)
+    if handles is not None:
+        return bool(handles(topic))
+    apply = inspect.getattr_static(read_model, "apply", None)
+    if not isinstance(apply, singledispatchmethod):
+        return True
+    try:
+        event_class = resolve_topic(topic)
+    except TopicError:
+        return True
+    registry = apply.dispatcher.registry
+    return apply.dispatcher.dispatch(event_class) is not registry[object]

@@ -41,6 +41,12 @@ class Database(ABC):
     def transaction(self) -> Any:
         """A context manager yielding a Cursor; commits on success, else rolls back."""
 
+    def pipelined_transaction(self) -> Any:
+        """A transaction for many statements whose results are mostly not read:
+        on PostgreSQL they are sent without waiting for each answer (pipeline
+        mode; a fetch waits for what was sent before it)."""
+        return self.transaction()
+
     @abstractmethod
     def close(self) -> None: ...
 
@@ -142,6 +148,19 @@ class PostgresDatabase(Database):
             with (
                 self._pool.connection() as connection,
                 connection.transaction(),
+                connection.cursor() as cursor,
+            ):
+                yield _PostgresCursor(cursor)
+        except psycopg.Error as error:
+            raise StorageError("PostgreSQL failed") from error
+
+    @contextmanager
+    def pipelined_transaction(self) -> Iterator[Cursor]:
+        try:
+            with (
+                self._pool.connection() as connection,
+                connection.transaction(),
+                connection.pipeline(),
                 connection.cursor() as cursor,
             ):
                 yield _PostgresCursor(cursor)
