@@ -27,7 +27,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from domain import (
     CRM,
@@ -137,6 +137,9 @@ class _Columns:
     header: tuple[str, ...]
     consents: tuple[int, ...]
     agreements: tuple[int, ...]
+    notices: dict[tuple[str, int], dict[str, Any]] = field(
+        default_factory=dict, compare=False
+    )
 
     @classmethod
     def of(cls, path: Path) -> _Columns:
@@ -194,15 +197,20 @@ class _Columns:
         ]
         return Registration(details, profile, consents, agreements)
 
-    @staticmethod
-    def _consent(crm: CRM, cell: _Cells, prefix: str, code: str) -> ConsentCapture:
+    def _consent(
+        self, crm: CRM, cell: _Cells, prefix: str, code: str
+    ) -> ConsentCapture:
         version_text = cell.required(prefix + "notice_version")
         if not version_text.isdigit() or int(version_text) < 1:
             raise RowError(f"{prefix}notice_version: must be a whole number from 1")
         version = int(version_text)
         sha256 = cell.optional(prefix + "notice_sha256")
         if sha256 is None:
-            notice = crm.purpose(code).notice(version)
+            notice = self.notices.get((code, version))
+            if notice is None:  # published notices never change: look up once
+                notice = crm.purpose(code).notice(version)
+                if notice is not None:
+                    self.notices[(code, version)] = notice
             if notice is None:
                 raise RowError(
                     f"{prefix}notice_version: purpose {code!r} has no published "

@@ -25,10 +25,10 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from api.settings import Settings, load_settings  # noqa: E402
-from api.wiring import Services, open_services  # noqa: E402
-from crypto_shredding import create_wrapping_key_file  # noqa: E402
-from domain import (  # noqa: E402
+from api.settings import Settings, load_settings
+from api.wiring import Services, open_services
+from crypto_shredding import create_wrapping_key_file
+from domain import (
     Actor,
     ConsentCapture,
     CustomerProfile,
@@ -36,10 +36,10 @@ from domain import (  # noqa: E402
     PersonalDetails,
     notice_sha256,
 )
-from domain.access import PersonalDataAccess  # noqa: E402
-from ledger import create_signing_key  # noqa: E402
-from projections import ProjectionRunner, SQLiteDatabase  # noqa: E402
-from projections.sql import Database, PostgresDatabase  # noqa: E402
+from domain.access import PersonalDataAccess
+from ledger import create_signing_key
+from projections import ProjectionRunner, SQLiteDatabase
+from projections.sql import Database, PostgresDatabase
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 EVENTS_PER_CUSTOMER = 10  # registered, consent, 2 stages, owner, contact, 3 x
