@@ -1,6 +1,6 @@
 """The CRM application service: every command checks its rules, then records events."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
@@ -218,9 +218,16 @@ class CRM(Application[UUID]):
         `register_customer`; a registration that breaks a rule is left out and
         answered with its error, in the place of its Written."""
         outcomes: list[Customer | DomainError] = []
+        purposes: dict[str, Purpose] = {}  # read once per batch, not per customer
+
+        def purpose(code: str) -> Purpose:
+            if code not in purposes:
+                purposes[code] = self.purpose(code)
+            return purposes[code]
+
         for registration in registrations:
             try:
-                outcomes.append(self._new_customer(actor, *registration))
+                outcomes.append(self._new_customer(actor, *registration, purpose))
             except DomainError as error:
                 outcomes.append(error)
         customers = [c for c in outcomes if isinstance(c, Customer)]
@@ -239,6 +246,7 @@ class CRM(Application[UUID]):
         profile: CustomerProfile,
         consents: Sequence[ConsentCapture] = (),
         agreements: Sequence[AgreementCapture] = (),
+        purpose: Callable[[str], Purpose] | None = None,
     ) -> Customer:
         personal = _valid_personal_details(details)
         customer = Customer._create(
@@ -253,7 +261,7 @@ class CRM(Application[UUID]):
         if not (consents or agreements):
             raise NoBasisError(NO_BASIS)
         # Capturing checks each purpose is active, so a captured basis holds.
-        self._capture_bases(actor, customer, consents, agreements)
+        self._capture_bases(actor, customer, consents, agreements, purpose)
         return customer
 
     def give_consent(
@@ -411,22 +419,26 @@ class CRM(Application[UUID]):
         customer: Customer,
         consents: Sequence[ConsentCapture],
         agreements: Sequence[AgreementCapture],
+        purpose: Callable[[str], Purpose] | None = None,
     ) -> None:
+        purpose = purpose or self.purpose
         for consent in consents:
-            notice = self._consented_notice(consent)
+            notice = self._consented_notice(consent, purpose)
             channel = valid.one_of("channel", consent.channel, CHANNELS)
             evidence = valid.text("evidence_ref", consent.evidence_ref)
             customer.give_consent(
                 consent.purpose_code, notice, channel, evidence, str(actor)
             )
         for agreement in agreements:
-            self._check_purpose_basis(agreement.purpose_code, "agreement")
+            self._check_purpose_basis(purpose(agreement.purpose_code), "agreement")
             reference = valid.text("agreement_ref", agreement.agreement_ref)
             customer.record_agreement(agreement.purpose_code, reference, str(actor))
 
-    def _consented_notice(self, consent: ConsentCapture) -> dict[str, Any]:
+    def _consented_notice(
+        self, consent: ConsentCapture, purpose_of: Callable[[str], Purpose]
+    ) -> dict[str, Any]:
         """CONSENT-INFORMED: the consent names a published notice and its exact text."""
-        purpose = self._check_purpose_basis(consent.purpose_code, "consent")
+        purpose = self._check_purpose_basis(purpose_of(consent.purpose_code), "consent")
         notice = purpose.notice(consent.notice_version)
         if notice is None:
             raise NoticeMismatchError(
@@ -441,8 +453,8 @@ class CRM(Application[UUID]):
             )
         return notice
 
-    def _check_purpose_basis(self, code: str, basis: str) -> Purpose:
-        purpose = self.purpose(code)
+    def _check_purpose_basis(self, purpose: Purpose, basis: str) -> Purpose:
+        code = purpose.code
         purpose.check_active()
         if purpose.legal_basis != basis:
             raise WrongBasisError(
