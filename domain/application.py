@@ -25,6 +25,7 @@ from domain.errors import (
     PurposeNotFoundError,
     WrongBasisError,
 )
+from domain.group_commit import GroupCommit
 from domain.interaction import KINDS, Interaction
 from domain.purpose import LEGAL_BASES, SENSITIVITIES, Purpose, purpose_id
 
@@ -131,6 +132,7 @@ class CRM(Application[UUID]):
         self, env: dict[str, str] | None = None, *, personal_data: PersonalDataKeys
     ) -> None:
         self.personal_data = personal_data
+        self._read_records = GroupCommit(self._save_many)
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -231,9 +233,7 @@ class CRM(Application[UUID]):
             except DomainError as error:
                 outcomes.append(error)
         customers = [c for c in outcomes if isinstance(c, Customer)]
-        positions: dict[UUID, int] = {}
-        for recording in self.save(*customers) if customers else []:
-            positions[recording.domain_event.originator_id] = recording.notification.id
+        positions = self._save_many(customers) if customers else {}
         return [
             Written(c.id, positions[c.id]) if isinstance(c, Customer) else c
             for c in outcomes
@@ -360,7 +360,9 @@ class CRM(Application[UUID]):
             fields=sorted(fields),
             actor=str(actor),
         )
-        return self._save(access)
+        # Concurrent reads share a transaction; each returns once its own record
+        # is committed, so a read is still recorded before it is served.
+        return Written(access.id, self._read_records.save(access))
 
     # Interactions
 
@@ -462,6 +464,13 @@ class CRM(Application[UUID]):
                 + BASIS_ADVICE[purpose.legal_basis]
             )
         return purpose
+
+    def _save_many(self, aggregates: Sequence[Aggregate]) -> dict[UUID, int]:
+        """Saves in one transaction; each aggregate's id with its last position."""
+        positions: dict[UUID, int] = {}
+        for recording in self.save(*aggregates):
+            positions[recording.domain_event.originator_id] = recording.notification.id
+        return positions
 
     def _save(self, aggregate: Aggregate) -> Written:
         recordings = self.save(aggregate)
