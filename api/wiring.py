@@ -125,7 +125,8 @@ def open_services(settings: Settings) -> Services:
     key_store = _key_store(settings)
     data_keys = DataKeys(key_store, load_wrapping_keys(settings.key_file))
     crm = NotifyingCRM(event_store_env(settings), shredder=CryptoShredder(data_keys))
-    read_models = _database(settings, SQLITE_READ_MODELS)
+    # Read models replay from the events: their commits need not wait for disk.
+    read_models = _database(settings, SQLITE_READ_MODELS, durable=False)
     mapper = cast(PersonalDataMapper, crm.mapper)
     customers = CustomersById(read_models.dialect)
     erasures = Erasures(read_models.dialect)
@@ -185,10 +186,12 @@ def _key_store(settings: Settings) -> KeyStore:
     return SQLiteKeyStore(_data_file(settings, SQLITE_KEYS))
 
 
-def _database(settings: Settings, sqlite_file: str) -> Database:
+def _database(
+    settings: Settings, sqlite_file: str, *, durable: bool = True
+) -> Database:
     if settings.uses_postgres:
-        return PostgresDatabase(settings.database_url)
-    return SQLiteDatabase(_data_file(settings, sqlite_file))
+        return PostgresDatabase(settings.database_url, durable=durable)
+    return SQLiteDatabase(_data_file(settings, sqlite_file), durable=durable)
 
 
 def _data_file(settings: Settings, name: str) -> Path:

@@ -93,6 +93,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--server-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the served processes, e.g. "
+        "LEDGERCRM_SERVE_PROJECTIONS=false",
+    )
     arguments = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -107,6 +115,7 @@ def main() -> None:
             "LEDGERCRM_DATA_DIR": str(settings.data_dir),
             "LEDGERCRM_DATABASE_URL": url,
             "LEDGERCRM_LOG_LEVEL": "warning",
+            **dict(a.split("=", 1) for a in arguments.server_setting),
         }
         crm_port, bare_port = free_port(), free_port()
         crm = f"http://127.0.0.1:{crm_port}"
@@ -190,6 +199,8 @@ def prepare(settings: Any, customers: int) -> tuple[str, list[str]]:
             )
             for n in range(customers)
         ]
+        for runner in services.runners:
+            runner.catch_up()
         _, token = services.access.create("sales", "bench-sales")
     finally:
         services.close()

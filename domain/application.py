@@ -25,7 +25,6 @@ from domain.errors import (
     PurposeNotFoundError,
     WrongBasisError,
 )
-from domain.group_commit import GroupCommit
 from domain.interaction import KINDS, Interaction
 from domain.purpose import LEGAL_BASES, SENSITIVITIES, Purpose, purpose_id
 
@@ -132,7 +131,6 @@ class CRM(Application[UUID]):
         self, env: dict[str, str] | None = None, *, personal_data: PersonalDataKeys
     ) -> None:
         self.personal_data = personal_data
-        self._read_records = GroupCommit(self._save_many)
         super().__init__(env)
 
     def construct_mapper(self) -> Mapper[UUID]:
@@ -360,9 +358,7 @@ class CRM(Application[UUID]):
             fields=sorted(fields),
             actor=str(actor),
         )
-        # Concurrent reads share a transaction; each returns once its own record
-        # is committed, so a read is still recorded before it is served.
-        return Written(access.id, self._read_records.save(access))
+        return self._save(access)
 
     # Interactions
 

@@ -78,7 +78,7 @@ class SQLiteDatabase(Database):
 
     dialect: Dialect = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
@@ -86,6 +86,8 @@ class SQLiteDatabase(Database):
             path, check_same_thread=False, isolation_level=None, timeout=30
         )
         self._connection.execute("PRAGMA journal_mode=WAL")
+        if not durable:  # see PostgresDatabase
+            self._connection.execute("PRAGMA synchronous=NORMAL")
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -123,14 +125,23 @@ class _PostgresCursor(Cursor):
 
 
 class PostgresDatabase(Database):
-    """A connection pool on one PostgreSQL database."""
+    """A connection pool on one PostgreSQL database.
+
+    With `durable=False` a commit returns before it is flushed to disk (SQLite:
+    synchronous=NORMAL; PostgreSQL: synchronous_commit=off): a power loss may
+    undo the last commits, never part of one. That suits read models, whose rows
+    and projection_position commit together and which replay from the events.
+    """
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
+    def __init__(
+        self, conninfo: str, *, max_size: int = 8, durable: bool = True
+    ) -> None:
         try:
             self._pool = ConnectionPool(
                 conninfo,
+                kwargs={} if durable else {"options": "-c synchronous_commit=off"},
                 min_size=1,
                 max_size=max_size,
                 open=True,
