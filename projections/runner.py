@@ -55,6 +55,7 @@ class ProjectionRunner:
         batch_size: int = 500,
         poll_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
+        settle_seconds: float = 0.01,
     ) -> None:
         self.read_model = read_model
         self.database = database
@@ -63,6 +64,7 @@ class ProjectionRunner:
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
+        self.settle_seconds = settle_seconds
         self.news = threading.Event()
         self._advanced = threading.Condition()
         self._handled: dict[str, bool] = {}
@@ -141,7 +143,10 @@ class ProjectionRunner:
                 logger.info("projection %s resumed at %d", name, self.position())
                 backoff = 0.0
             if applied == 0:
-                self.news.wait(self.poll_seconds)
+                if self.news.wait(self.poll_seconds) and self.settle_seconds:
+                    # Let a burst of events gather into one batch: under load a
+                    # runner per event would spend its time on transactions.
+                    stop.wait(self.settle_seconds)
                 self.news.clear()
         logger.info("projection %s stopped", name)
 
