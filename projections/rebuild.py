@@ -24,7 +24,7 @@ from projections.positions import (
     set_position,
     table,
 )
-from projections.runner import ProjectionRunner, ReadModel
+from projections.runner import ProjectionRunner, ReadModel, handles_topic
 from projections.sql import Cursor, Database, Dialect
 
 logger = logging.getLogger(__name__)
@@ -110,6 +110,9 @@ class ShadowReadModel:
     def apply(self, event: Any, cursor: Any, position: int) -> None:
         self.live.apply(event, ShadowCursor(cursor, self.rename), position)
 
+    def handles(self, topic: str) -> bool:
+        return handles_topic(self.live, topic)
+
 
 class RebuildError(Exception):
     """A rebuild cannot start or finish; the message says why and what to do."""
@@ -166,8 +169,9 @@ def _swap(
             start=reached + 1, limit=builder.batch_size
         ):
             for notification in notifications:
-                event = runner.mapper.to_sealed_domain_event(notification)
-                shadow.apply(event, cursor, notification.id)
+                if shadow.handles(notification.topic):
+                    event = runner.mapper.to_sealed_domain_event(notification)
+                    shadow.apply(event, cursor, notification.id)
             reached = notifications[-1].id
         for name in shadow.names.tables:
             cursor.execute(f"DROP TABLE IF EXISTS {table(dialect, name)}")

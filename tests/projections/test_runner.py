@@ -2,8 +2,10 @@
 
 import threading
 from typing import Any
+from uuid import uuid4
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from api.wiring import Services, open_services
 from domain import (
@@ -11,11 +13,15 @@ from domain import (
     AgreementCapture,
     Customer,
     CustomerProfile,
+    Interaction,
     PersonalDetails,
+    Purpose,
 )
+from domain.access import PersonalDataAccess
 from projections import ProjectionRunner
 from projections.customers_by_id import CustomersById
 from projections.postgres_notifications import EventNotifications
+from projections.runner import handles_topic
 
 SALES = Actor("tester", "sales")
 
@@ -160,3 +166,30 @@ def test_postgres_notifications_wake_the_runner_when_events_are_recorded(
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_read_model_is_handed_only_the_events_it_answers_for() -> None:
+    customers = CustomersById("sqlite")
+
+    assert handles_topic(customers, get_topic(Customer.Registered))
+    assert handles_topic(customers, get_topic(Interaction.Logged))
+    assert not handles_topic(customers, get_topic(PersonalDataAccess.Recorded))
+    assert not handles_topic(customers, get_topic(Purpose.Defined))
+
+
+def test_a_read_model_with_its_own_apply_is_handed_every_event() -> None:
+    failing = FailsOnThirdCustomer("sqlite")
+
+    assert handles_topic(failing, get_topic(PersonalDataAccess.Recorded))
+
+
+def test_the_position_moves_past_events_a_read_model_skips(
+    services: Services,
+) -> None:
+    register_customers(services, 2)
+    services.crm.record_personal_data_read(SALES, uuid4(), "care", ["full_name"])
+
+    services.runner.catch_up()
+
+    assert services.runner.position() == services.runner.head()
+    assert stored_customers(services) == 2
