@@ -5,7 +5,7 @@ modules (errors, merkle, tiles, notes, entries, receipts, audit): no database
 driver, framework or network. Run it as `ledgercrm-verify` or
 `python -m ledger.verify`, in one of four modes:
 
-    ledgercrm-verify EXPORT_DIR --vkey VKEY [--known-checkpoint FILE ...]
+    ledgercrm-verify EXPORT_DIR --vkey VKEY [--known-checkpoint FILE ...] [--jobs N]
     ledgercrm-verify --checkpoint FILE --vkey VKEY
     ledgercrm-verify --consistency OLD NEW --vkey VKEY (--proof FILE | --tiles DIR)
     ledgercrm-verify --receipt FILE --vkey VKEY [--entry FILE] [--event-state FILE]
@@ -31,6 +31,14 @@ from ledger.errors import (
     ReceiptError,
     SigningKeyError,
     VerificationError,
+)
+from ledger.export_bundles import (
+    PreparedBundle,
+    ShreddedSubject,
+    default_jobs,
+    prepared_bundles,
+    records_shredding,
+    shredded_subject,
 )
 from ledger.merkle import (
     EMPTY_ROOT,
@@ -344,48 +352,11 @@ class _EventDigests:
             )
 
 
-SHREDDED_EVENT_SUFFIX = "DataKeyShredded"
 SHREDDED_NOTE = (
     "the data keys of these subjects were destroyed (crypto-shredding): their "
     "personal fields are unrecoverable by design; their events are stored "
     "unchanged as ciphertext and still verify"
 )
-
-
-def records_shredding(topic: str) -> bool:
-    """Whether an event's class name ends with `DataKeyShredded`.
-
-    A convention, not a type: the ledger knows no application, so any event
-    class named so (`domain.customer:Customer.DataKeyShredded`) reports its
-    originator as a subject whose data key was destroyed. The suffix holds no
-    `:` or `.`, so the topic ends with it exactly when the class name does.
-    """
-    return topic.endswith(SHREDDED_EVENT_SUFFIX)
-
-
-@dataclass
-class ShreddedSubject:
-    """An entry that records the destruction of a data subject's data key."""
-
-    originator_id: str
-    index: int
-    notification_id: int
-    data_key_id: str | None
-
-
-def _shredded_subject(
-    index: int, fields: dict[str, Any], state: bytes | None
-) -> ShreddedSubject:
-    data_key_id = None
-    if state is not None:
-        try:
-            event = json.loads(state)
-        except ValueError:
-            event = None
-        if isinstance(event, dict) and isinstance(event.get("data_key_id"), str):
-            data_key_id = event["data_key_id"]
-    notification_id = fields["notification_id"]
-    return ShreddedSubject(fields["originator_id"], index, notification_id, data_key_id)
 
 
 class _ExportEntries:
@@ -406,7 +377,26 @@ class _ExportEntries:
                 self.events.load(index // TILE_WIDTH)
             state = self.events.check(index, fields)
         if records_shredding(fields["topic"]):
-            self.shredded.append(_shredded_subject(index, fields, state))
+            subject = shredded_subject(
+                index, fields["originator_id"], fields["notification_id"], state
+            )
+            self.shredded.append(subject)
+
+    def accept_prepared(self, start: int, prepared: PreparedBundle) -> bool:
+        """Take a bundle checked ahead, if it follows on from the bundles before.
+
+        False sends it entry by entry: an order break across bundles, or events
+        left over from the bundle before, are then named precisely.
+        """
+        if prepared.first_notification_id <= self.order.last_notification_id:
+            return False
+        if self.events is not None:
+            if self.events.states or not prepared.events_checked:
+                return False
+            self.events.checked += prepared.events_checked
+        self.order.last_notification_id = prepared.last_notification_id
+        self.shredded.extend(prepared.shredded)
+        return True
 
     def finish(self) -> int:
         """Raise for stored events left over; return how many were checked."""
@@ -434,6 +424,8 @@ def verify_export(
     directory: Path | str,
     vkeys: Sequence[str],
     known_checkpoints: Sequence[bytes] = (),
+    *,
+    jobs: int = 1,
 ) -> ExportReport:
     """Audit an export offline; raise a VerificationError at the first divergence.
 
@@ -443,6 +435,10 @@ def verify_export(
        check entry order and, where the export has them, each stored event;
        note the entries that record a shredded subject (records_shredding).
     4. Check each known checkpoint's root and a consistency proof to it.
+
+    With `jobs` above 1, bundles are hashed and checked in that many worker
+    processes (prepared_bundles); the verdict and its first divergence are
+    the same as with one.
     """
     keys = load_verifier_keys(vkeys)
     export = ExportDirectory(Path(directory))
@@ -453,8 +449,14 @@ def verify_export(
 
     entries = _ExportEntries(export)
     roots_at = [checkpoint.size for checkpoint in known]
+    with_events = entries.events is not None
     audit = audit_tree(
-        export, signed.size, signed, check_entry=entries, roots_at=roots_at
+        export,
+        signed.size,
+        signed,
+        check_entry=entries,
+        roots_at=roots_at,
+        prepared=prepared_bundles(export.directory, signed.size, with_events, jobs),
     )
     event_records_checked = entries.finish()
     _check_known(export, audit.roots, signed, known)
@@ -586,6 +588,7 @@ def _receipt_entry(extra: bytes | None, entry: bytes | None) -> bytes:
 _MODES = ("checkpoint", "consistency", "receipt")
 _OPTION_MODE = {
     "known_checkpoint": "export",
+    "jobs": "export",
     "proof": "consistency",
     "tiles": "consistency",
     "entry": "receipt",
@@ -635,6 +638,12 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         help="export: a ledger checkpoint kept earlier; the export must extend it",
     )
     parser.add_argument(
+        "--jobs",
+        type=_positive,
+        metavar="N",
+        help="export: audit in N processes (default: one per CPU)",
+    )
+    parser.add_argument(
         "--proof", type=Path, help='consistency: {"first", "second", "hashes"} JSON'
     )
     parser.add_argument(
@@ -642,6 +651,12 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--entry", type=Path, help="receipt: the entry, if not in it")
     parser.add_argument("--event-state", type=Path, help="receipt: the stored event")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1, not {text!r}")
+    return int(text)
 
 
 def _mode(parser: argparse.ArgumentParser, arguments: argparse.Namespace) -> str:
@@ -678,7 +693,8 @@ def _run(mode: str, arguments: argparse.Namespace) -> dict[str, Any]:
             event_state=_read_optional(arguments.event_state),
         )
         return asdict(receipt)
-    return _export_report(arguments.export_dir, vkeys, arguments.known_checkpoint)
+    jobs = arguments.jobs or default_jobs()
+    return _export_report(arguments.export_dir, vkeys, arguments.known_checkpoint, jobs)
 
 
 def _checkpoint_report(path: Path, vkeys: Sequence[str]) -> dict[str, Any]:
@@ -698,11 +714,12 @@ def _consistency_report(
 
 
 def _export_report(
-    directory: Path, vkeys: Sequence[str], known: Sequence[Path]
+    directory: Path, vkeys: Sequence[str], known: Sequence[Path], jobs: int
 ) -> dict[str, Any]:
     if not directory.is_dir():
         raise LedgerLookupError(f"{directory} is not a directory; give the export's")
-    report = verify_export(directory, vkeys, [path.read_bytes() for path in known])
+    notes = [path.read_bytes() for path in known]
+    report = verify_export(directory, vkeys, notes, jobs=jobs)
     result = asdict(report)
     if report.shredded_subjects:
         result["shredded_subjects_note"] = SHREDDED_NOTE

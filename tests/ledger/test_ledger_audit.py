@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from eventsourcing.persistence import Notification
 
-from ledger.audit import _CANONICAL_ENTRY, parse_canonical_entry
+from ledger.audit import CANONICAL_ENTRY, parse_canonical_entry
 from ledger.entries import make_entry, parse_entry
 
 INTEGRATED_AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -49,9 +49,9 @@ def test_entries_the_ledger_writes_read_the_same_both_ways(entry: bytes) -> None
 
 
 def test_plain_ascii_entries_take_the_quick_path() -> None:
-    assert _CANONICAL_ENTRY.fullmatch(ENTRIES[0]) is not None
-    assert _CANONICAL_ENTRY.fullmatch(ENTRIES[1]) is not None
-    assert _CANONICAL_ENTRY.fullmatch(ENTRIES[2]) is None  # not ASCII: parse_entry
+    assert CANONICAL_ENTRY.fullmatch(ENTRIES[0]) is not None
+    assert CANONICAL_ENTRY.fullmatch(ENTRIES[1]) is not None
+    assert CANONICAL_ENTRY.fullmatch(ENTRIES[2]) is None  # not ASCII: parse_entry
 
 
 TRICKS = [
@@ -146,5 +146,5 @@ def test_no_edit_of_an_entry_is_read_differently_from_parse_entry() -> None:
         assert outcome(parse_canonical_entry, entry) == outcome(parse_entry, entry), (
             entry
         )
-        quick += _CANONICAL_ENTRY.fullmatch(entry) is not None
+        quick += CANONICAL_ENTRY.fullmatch(entry) is not None
     assert quick > 800  # the quick path itself was exercised, not only the other

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import psycopg
@@ -18,6 +19,7 @@ from ledger import (
     VerificationError,
     create_signing_key,
     export,
+    export_bundles,
     verify_export,
 )
 from ledger.merkle import EMPTY_ROOT
@@ -421,3 +423,50 @@ def test_verifier_runs_without_database_drivers_or_frameworks(
 
     assert completed.returncode == 0, completed.stderr
     assert json.loads(completed.stdout)["ok"] is True
+
+
+def verdict(directory: Path, vkey: str, jobs: int) -> dict[str, object]:
+    """The report of an audit, or its first divergence, as a plain dictionary."""
+    try:
+        return asdict(verify_export(directory, [vkey], jobs=jobs))
+    except LedgerDivergence as found:
+        return found.as_dict()
+
+
+def test_audit_in_worker_processes_reaches_the_same_verdicts(
+    exported: Path, vkey: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_bundles, "MIN_BUNDLES_PER_WORKER", 1)
+    chooser = random.Random(6962)
+    files = [p for p in exported.rglob("*") if p.is_file() and p.name != "vkey"]
+    changes = [(chooser.choice(files), chooser.random()) for _ in range(6)]
+
+    assert verdict(exported, vkey, 2) == verdict(exported, vkey, 1)
+    for path, where in changes:
+        original = path.read_bytes()
+        changed = bytearray(original)
+        changed[int(where * len(changed))] ^= 0x20
+        path.write_bytes(bytes(changed))
+
+        in_workers, alone = verdict(exported, vkey, 2), verdict(exported, vkey, 1)
+
+        path.write_bytes(original)
+        assert in_workers == alone and "check" in alone, path
+
+
+def test_entries_swapped_across_bundles_are_found_alone_and_in_workers(
+    exported: Path, vkey: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(export_bundles, "MIN_BUNDLES_PER_WORKER", 1)
+    first = exported / FULL_BUNDLE
+    second = exported / "tile/entries/001.p/44"
+    head = decode_entry_bundle(first.read_bytes())
+    tail = decode_entry_bundle(second.read_bytes())
+    head[-1], tail[0] = tail[0], head[-1]
+    first.write_bytes(encode_entry_bundle(head))
+    second.write_bytes(encode_entry_bundle(tail))
+
+    alone, in_workers = verdict(exported, vkey, 1), verdict(exported, vkey, 2)
+
+    assert (alone["check"], alone["index"]) == ("entry", 255)
+    assert in_workers == alone
