@@ -12,6 +12,7 @@ second and the ratio; asserts nothing.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -98,7 +99,7 @@ def measure(settings: Settings, events: int, batch_size: int) -> None:
         print(
             f"\n{title}: stored {stored:,} events in "
             f"{time.perf_counter() - started:.0f} s; catching up in batches of "
-            f"{batch_size}"
+            f"{batch_size}; load average {os.getloadavg()[0]:.1f}"
         )
         raw = raw_read(services, batch_size)
         print(f"{'raw read of the notifications':<32} {stored / raw:>10,.0f} events/s")
