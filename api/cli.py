@@ -123,19 +123,22 @@ def projection_status(settings: Settings, arguments: argparse.Namespace) -> int:
     import json
 
     from api.wiring import open_services
+    from projections.rebuild import rebuilds_in_progress
 
     services = open_services(settings)
     try:
         head = services.runner.head()
-        rows = [
-            {
-                "name": runner.read_model.name,
-                "position": (position := runner.position()),
-                "head": head,
-                "lag": max(0, head - position),
-            }
-            for runner in services.runners
-        ]
+        rebuilding = rebuilds_in_progress(services.read_models)
+        rows: list[dict[str, object]] = []
+        for runner in services.runners:
+            name = runner.read_model.name
+            positions = {name: runner.position()}
+            if name in rebuilding:
+                positions[f"{name} (rebuilding)"] = rebuilding[name]
+            rows += [
+                {"name": shown, "position": at, "head": head, "lag": max(0, head - at)}
+                for shown, at in positions.items()
+            ]
     finally:
         services.close()
     if arguments.json:
@@ -156,7 +159,7 @@ def rebuild_projections(settings: Settings, arguments: argparse.Namespace) -> in
     from tqdm import tqdm
 
     from api.wiring import open_services
-    from projections.rebuild import rebuild
+    from projections.rebuild import RebuildError, rebuild
 
     services = open_services(settings)
     try:
@@ -176,7 +179,10 @@ def rebuild_projections(settings: Settings, arguments: argparse.Namespace) -> in
                     bar.total = total
                     bar.update(done - bar.n)
 
-                reached = rebuild(runner, progress=progress)
+                try:
+                    reached = rebuild(runner, progress=progress)
+                except RebuildError as error:
+                    raise SettingsError(str(error)) from None
             print(f"rebuilt {name} up to position {reached}; it now serves")
     finally:
         services.close()

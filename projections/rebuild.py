@@ -25,7 +25,7 @@ from projections.positions import (
     table,
 )
 from projections.runner import ProjectionRunner, ReadModel, handles_topic
-from projections.sql import Cursor, Database, Dialect
+from projections.sql import Cursor, Database, Dialect, LockTaken
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,23 @@ def rebuild(
     the rebuilt read model has reached when it was swapped in."""
     database = runner.database
     shadow = ShadowReadModel(runner.read_model, database.dialect)
+    try:
+        with database.exclusive(shadow.name):
+            return _rebuild(runner, shadow, progress, batch_size)
+    except LockTaken:
+        raise RebuildError(
+            f"another rebuild of {runner.read_model.name} is running; wait for it "
+            "to finish (ledgercrm projections status shows its progress)"
+        ) from None
+
+
+def _rebuild(
+    runner: ProjectionRunner,
+    shadow: ShadowReadModel,
+    progress: Progress | None,
+    batch_size: int,
+) -> int:
+    database = runner.database
     _drop_shadow(database, shadow)
     builder = ProjectionRunner(
         shadow,
@@ -199,6 +216,20 @@ def _swap(
         set_position(cursor, dialect, live_name, reached)
         delete_position(cursor, dialect, shadow.name)
     return reached
+
+
+def rebuilds_in_progress(database: Database) -> dict[str, int]:
+    """Read models being rebuilt (or whose rebuild was interrupted), with the
+    position their shadow tables have reached."""
+    positions = table(database.dialect, "projection_positions")
+    with database.transaction() as cursor:
+        cursor.execute(f"SELECT name, position FROM {positions}")
+        rows = cursor.fetchall()
+    return {
+        name.removesuffix(SHADOW): int(position)
+        for name, position in rows
+        if name.endswith(SHADOW)
+    }
 
 
 def _drop_shadow(database: Database, shadow: ShadowReadModel) -> None:

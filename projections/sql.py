@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -18,6 +21,10 @@ Dialect = Literal["sqlite", "postgres"]
 
 class StorageError(Exception):
     """A read-model database failed; the driver error is chained as the cause."""
+
+
+class LockTaken(Exception):
+    """Another process holds the named lock."""
 
 
 class Cursor(ABC):
@@ -40,6 +47,11 @@ class Database(ABC):
     @abstractmethod
     def transaction(self) -> Any:
         """A context manager yielding a Cursor; commits on success, else rolls back."""
+
+    def exclusive(self, name: str) -> Any:
+        """A context manager holding a lock named `name` across processes while
+        it is open; LockTaken if another holder has it."""
+        raise NotImplementedError
 
     def pipelined_transaction(self) -> Any:
         """A transaction for many statements whose results are mostly not read:
@@ -105,6 +117,19 @@ class SQLiteDatabase(Database):
             finally:
                 cursor.close()
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
+        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockTaken(f"another process holds {lock_path}") from None
+            yield
+        finally:
+            os.close(handle)  # closing releases the lock
+
     def close(self) -> None:
         self._connection.close()
 
@@ -138,6 +163,7 @@ class PostgresDatabase(Database):
     def __init__(
         self, conninfo: str, *, max_size: int = 8, durable: bool = True
     ) -> None:
+        self.conninfo = conninfo
         try:
             self._pool = ConnectionPool(
                 conninfo,
@@ -162,6 +188,23 @@ class PostgresDatabase(Database):
                 connection.cursor() as cursor,
             ):
                 yield _PostgresCursor(cursor)
+        except psycopg.Error as error:
+            raise StorageError("PostgreSQL failed") from error
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session advisory lock on a connection of its own."""
+        key = int.from_bytes(
+            hashlib.sha256(name.encode()).digest()[:8], "big", signed=True
+        )
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True) as connection:
+                row = connection.execute(
+                    "SELECT pg_try_advisory_lock(%s)", (key,)
+                ).fetchone()
+                if not (row and row[0]):
+                    raise LockTaken(f"another process holds the lock {name!r}")
+                yield
         except psycopg.Error as error:
             raise StorageError("PostgreSQL failed") from error
 

@@ -2,10 +2,19 @@
 
 import threading
 
+import pytest
+
 from api.wiring import Services
 from projections.customers_by_id import CustomersById
 from projections.positions import table
-from projections.rebuild import SHADOW, ShadowReadModel, rebuild
+from projections.rebuild import (
+    SHADOW,
+    RebuildError,
+    ShadowReadModel,
+    rebuild,
+    rebuilds_in_progress,
+)
+from projections.runner import ProjectionRunner
 from tests.projections.test_runner import register_customers, stored_customers
 
 
@@ -141,3 +150,38 @@ def schema_names(services: Services) -> list[str]:
         else:
             cursor.execute("SELECT name FROM sqlite_master")
         return [row[0] for row in cursor.fetchall()]
+
+
+def test_a_second_rebuild_of_the_same_read_model_is_refused_while_one_runs(
+    services: Services,
+) -> None:
+    register_customers(services, 2)
+    services.runner.catch_up()
+
+    with (
+        services.read_models.exclusive("customers_by_id" + SHADOW),
+        pytest.raises(RebuildError, match="another rebuild of customers_by_id"),
+    ):
+        rebuild(services.runner)
+
+    assert rebuild(services.runner) == services.runner.head()  # free again
+
+
+def test_an_interrupted_rebuild_is_listed_with_its_position(
+    services: Services,
+) -> None:
+    register_customers(services, 4)
+    builder = ProjectionRunner(
+        ShadowReadModel(services.customers, services.read_models.dialect),
+        services.read_models,
+        services.crm.recorder,
+        services.runner.mapper,
+        batch_size=3,
+    )
+    builder.run_once()
+
+    assert rebuilds_in_progress(services.read_models) == {
+        "customers_by_id": builder.position()
+    }
+    rebuild(services.runner)
+    assert rebuilds_in_progress(services.read_models) == {}
