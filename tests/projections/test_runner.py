@@ -1,7 +1,8 @@
 """The projection runner: rows and projection_position commit together."""
 
 import threading
-from typing import Any
+from functools import singledispatchmethod
+from typing import Any, ClassVar
 from uuid import uuid4
 
 import pytest
@@ -193,3 +194,27 @@ def test_the_position_moves_past_events_a_read_model_skips(
 
     assert services.runner.position() == services.runner.head()
     assert stored_customers(services) == 2
+
+
+class CountsEveryEvent:
+    """A read model whose default `apply` does something with any event."""
+
+    name = "counts"
+    schema: ClassVar[dict[Any, str]] = {"sqlite": "", "postgres": ""}
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    @singledispatchmethod
+    def apply(self, event: Any, cursor: Any, position: int) -> None:
+        self.seen += 1
+
+    @apply.register
+    def _(self, event: Customer.Registered, cursor: Any, position: int) -> None:
+        self.seen += 1
+
+
+def test_a_default_apply_that_does_something_is_handed_every_event() -> None:
+    counts = CountsEveryEvent()
+
+    assert handles_topic(counts, get_topic(PersonalDataAccess.Recorded))
