@@ -55,7 +55,7 @@ class ProjectionRunner:
         batch_size: int = 500,
         poll_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
-        settle_seconds: float = 0.01,
+        settle_seconds: float = 0.05,
     ) -> None:
         self.read_model = read_model
         self.database = database
@@ -68,6 +68,7 @@ class ProjectionRunner:
         self.news = threading.Event()
         self._advanced = threading.Condition()
         self._handled: dict[str, bool] = {}
+        self._last_batch_at = 0.0
         database.create(POSITIONS_SCHEMA)
         database.create(read_model.schema)
 
@@ -87,6 +88,7 @@ class ProjectionRunner:
         )
         if not notifications:
             return 0
+        self._last_batch_at = time.monotonic()
         # Only the events the read model answers for are decoded and applied;
         # the position still moves past the others.
         events = [
@@ -143,10 +145,13 @@ class ProjectionRunner:
                 logger.info("projection %s resumed at %d", name, self.position())
                 backoff = 0.0
             if applied == 0:
-                if self.news.wait(self.poll_seconds) and self.settle_seconds:
-                    # Let a burst of events gather into one batch: under load a
-                    # runner per event would spend its time on transactions.
-                    stop.wait(self.settle_seconds)
+                if self.news.wait(self.poll_seconds):
+                    # Under a stream of events, take at most one batch per
+                    # `settle_seconds` so that events gather into batches instead
+                    # of a transaction each; after a quiet spell, go at once.
+                    since = time.monotonic() - self._last_batch_at
+                    if since < self.settle_seconds:
+                        stop.wait(self.settle_seconds - since)
                 self.news.clear()
         logger.info("projection %s stopped", name)
 
