@@ -9,13 +9,17 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.routes import (
+    consents,
     customers,
+    docs,
+    exports,
     health,
     interactions,
     ledger,
     purposes,
     replay,
     statistics,
+    timeline,
 )
 from api.wiring import Services
 from ledger import IntegratorAlreadyRunning
@@ -96,14 +100,27 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
         version="0.1.0",
         description="Customers, consents and purposes as signed, append-only events.",
         lifespan=lifespan,
-        # Every endpoint is authenticated, the description too: see api.routes.health.
+        # Every endpoint is authenticated, the description too (api.routes.health);
+        # the docs page is served offline by api.routes.docs.
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
-    routers = (health, purposes, customers, interactions, ledger, replay, statistics)
+    routers = (
+        health,
+        docs,
+        purposes,
+        consents,
+        exports,
+        customers,
+        timeline,
+        interactions,
+        ledger,
+        replay,
+        statistics,
+    )
     for module in routers:
         app.include_router(module.router)
     return app

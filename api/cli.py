@@ -319,32 +319,40 @@ def print_vkey(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def replay(settings: Settings, arguments: argparse.Namespace) -> int:
-    """Prints a customer's non-personal state as of a moment, replayed from events."""
+    """Prints a customer's non-personal state as of a moment or a notification
+    position, replayed from events."""
     from datetime import UTC, datetime
     from uuid import UUID
 
-    from api.routes.replay import replayed
+    from api.errors import ApiError
+    from api.routes.replay import customer_then, replayed
     from api.wiring import open_services
     from domain.errors import DomainError
 
+    position = arguments.as_of_position
     try:
         customer_id = UUID(arguments.customer_id)
-        as_of = datetime.fromisoformat(arguments.as_of or datetime.now(UTC).isoformat())
+        as_of = None
+        if position is None:
+            moment = arguments.as_of or datetime.now(UTC).isoformat()
+            as_of = datetime.fromisoformat(moment)
     except ValueError as error:
         raise SettingsError(
             f"{error}: give a customer id (UUID) and --as-of as an ISO time such as "
             "2026-12-01T00:00:00+07:00"
         ) from None
-    if as_of.tzinfo is None:
+    if as_of is not None and as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
     services = open_services(settings)
     try:
-        customer = services.crm.customer_as_of(customer_id, as_of)
-    except DomainError as error:
+        if position is not None:
+            services.timeline_runner.catch_up()  # maps the position to a version
+        customer, moment = customer_then(services, customer_id, as_of, position)
+    except (DomainError, ApiError) as error:
         raise SettingsError(str(error)) from None
     finally:
         services.close()
-    print(replayed(customer, as_of, None).model_dump_json(indent=2))
+    print(replayed(customer, moment, None, position).model_dump_json(indent=2))
     return 0
 
 
@@ -415,6 +423,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     replay_parser.add_argument("customer_id")
     replay_parser.add_argument("--as-of", help="ISO time; default now (UTC if no zone)")
+    replay_parser.add_argument(
+        "--as-of-position",
+        type=int,
+        help="a notification position (as commands return) instead of a time",
+    )
     replay_parser.set_defaults(command=replay)
     ledger = commands.add_parser("ledger", help="the audit ledger")
 

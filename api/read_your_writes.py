@@ -17,6 +17,7 @@ from fastapi import Query
 from api.errors import ApiError
 from api.wiring import Services
 from ledger import LedgerLookupError
+from projections import ProjectionRunner
 
 AfterPosition = Annotated[
     int | None,
@@ -28,11 +29,15 @@ AfterPosition = Annotated[
 ]
 
 
-def wait_for_read_side(services: Services, position: int | None) -> None:
-    """The read models have applied `position`."""
+def wait_for_read_side(
+    services: Services, position: int | None, *runners: ProjectionRunner
+) -> None:
+    """The read models a query reads have applied `position`: those of `runners`,
+    by default the customers read model (customers, interactions, statistics)."""
     if position is None:
         return
-    if not services.wait_for_read_side(position, services.settings.read_wait_seconds):
+    timeout = services.settings.read_wait_seconds
+    if not services.wait_for_read_side(position, timeout, runners or None):
         _behind("read side", position)
 
 

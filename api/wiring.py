@@ -2,7 +2,9 @@
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import cast
 from uuid import UUID
@@ -11,6 +13,7 @@ from eventsourcing.persistence import Recording
 from psycopg.conninfo import conninfo_to_dict
 
 from api.access import AccessTokens
+from api.read_log import GroupedReadLog
 from api.settings import Settings
 from crypto_shredding import (
     CryptoShredder,
@@ -31,10 +34,13 @@ from ledger import (
 )
 from projections import (
     CustomersById,
+    CustomerTimelines,
     Database,
+    EffectiveConsents,
     Erasures,
     PostgresDatabase,
     ProjectionRunner,
+    PurposesWithNotices,
     SQLiteDatabase,
 )
 
@@ -73,6 +79,17 @@ class Services:
     access: AccessTokens
     ledger_store: LedgerStore
     signer: LedgerSigner
+    consents: EffectiveConsents
+    consent_runner: ProjectionRunner
+    timelines: CustomerTimelines
+    timeline_runner: ProjectionRunner
+    purposes: PurposesWithNotices
+    purpose_runner: ProjectionRunner
+
+    @cached_property
+    def read_log(self) -> GroupedReadLog:
+        """Records reads of personal data, several per transaction under load."""
+        return GroupedReadLog(self.crm)
 
     @property
     def ledger(self) -> LedgerReader:
@@ -80,7 +97,13 @@ class Services:
 
     @property
     def runners(self) -> list[ProjectionRunner]:
-        return [self.runner, self.erasure_runner]
+        return [
+            self.runner,
+            self.erasure_runner,
+            self.consent_runner,
+            self.timeline_runner,
+            self.purpose_runner,
+        ]
 
     def runner_named(self, name: str) -> ProjectionRunner:
         """The runner of the read model called `name`; ValueError names the others."""
@@ -90,11 +113,17 @@ class Services:
         known = ", ".join(r.read_model.name for r in self.runners)
         raise ValueError(f"no projection named {name!r}; known: {known}")
 
-    def wait_for_read_side(self, position: int, timeout: float) -> bool:
-        """Read your own writes: True once every read model has applied
-        `position`, False if `timeout` seconds passed first."""
+    def wait_for_read_side(
+        self,
+        position: int,
+        timeout: float,
+        runners: Sequence[ProjectionRunner] | None = None,
+    ) -> bool:
+        """Read your own writes: True once the read models of `runners` (default
+        the customers read model) have applied `position`, False if `timeout`
+        seconds passed first."""
         deadline = time.monotonic() + timeout
-        for runner in self.runners:
+        for runner in runners or [self.runner]:
             if not runner.wait_for(position, max(0.0, deadline - time.monotonic())):
                 return False
         return True
@@ -130,9 +159,20 @@ def open_services(settings: Settings) -> Services:
     mapper = cast(PersonalDataMapper, crm.mapper)
     customers = CustomersById(read_models.dialect)
     erasures = Erasures(read_models.dialect)
-    runner = ProjectionRunner(customers, read_models, crm.recorder, mapper)
-    erasure_runner = ProjectionRunner(erasures, read_models, crm.recorder, mapper)
-    crm.wake_ups += [runner.news, erasure_runner.news]
+    consents = EffectiveConsents(read_models.dialect)
+    timelines = CustomerTimelines(read_models.dialect)
+    purposes = PurposesWithNotices(read_models.dialect)
+    runner, erasure_runner, consent_runner, timeline_runner, purpose_runner = (
+        ProjectionRunner(read_model, read_models, crm.recorder, mapper)
+        for read_model in (customers, erasures, consents, timelines, purposes)
+    )
+    crm.wake_ups += [
+        runner.news,
+        erasure_runner.news,
+        consent_runner.news,
+        timeline_runner.news,
+        purpose_runner.news,
+    ]
     return Services(
         settings,
         crm,
@@ -145,6 +185,12 @@ def open_services(settings: Settings) -> Services:
         AccessTokens(_database(settings, SQLITE_ACCESS)),
         open_ledger_store(settings.ledger_url),
         ledger_signer(settings),
+        consents,
+        consent_runner,
+        timelines,
+        timeline_runner,
+        purposes,
+        purpose_runner,
     )
 
 

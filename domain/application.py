@@ -12,7 +12,7 @@ from eventsourcing.persistence import Mapper, Transcoder
 from eventsourcing.utils import get_topic
 
 from domain import validation as valid
-from domain.access import PersonalDataAccess
+from domain.access import PersonalDataAccess, PersonalDataExport
 from domain.customer import CHANNELS, STAGES, Customer
 from domain.errors import (
     CustomerNotFoundError,
@@ -80,6 +80,28 @@ class AgreementCapture:
 
 
 @dataclass(frozen=True)
+class PersonalDataRead:
+    """Who read which personal fields of which customer, for what."""
+
+    actor: Actor
+    customer_id: UUID
+    purpose_code: str
+    fields: list[str]
+
+
+@dataclass(frozen=True)
+class PersonalDataDisclosure:
+    """Personal fields of some customers handed to a recipient under an agreement."""
+
+    purpose_code: str
+    recipient: str
+    agreement_ref: str
+    basis: str
+    fields: list[str]
+    customer_ids: list[UUID]
+
+
+@dataclass(frozen=True)
 class Written:
     """What a command wrote: the aggregate's id and the last notification id."""
 
@@ -93,6 +115,7 @@ class CustomerProfile:
     owner: str = ""
     tags: list[str] = field(default_factory=list)
     jurisdiction: str = "VN"
+    province: str = ""
 
 
 class Registration(NamedTuple):
@@ -247,13 +270,15 @@ class CRM(Application[UUID]):
         purpose: Callable[[str], Purpose] | None = None,
     ) -> Customer:
         personal = _valid_personal_details(details)
+        jurisdiction = valid.jurisdiction(profile.jurisdiction)
         customer = Customer._create(
             Customer.Registered,
             **personal,  # type: ignore[arg-type]
             stage=valid.one_of("stage", profile.stage, STAGES),
             owner=valid.text("owner", profile.owner) if profile.owner else "",
             tags=valid.tags(profile.tags),
-            jurisdiction=valid.jurisdiction(profile.jurisdiction),
+            jurisdiction=jurisdiction,
+            province=valid.province(profile.province, jurisdiction),
             actor=str(actor),
         )
         if not (consents or agreements):
@@ -313,6 +338,14 @@ class CRM(Application[UUID]):
         customer.assign_owner(valid.text("owner", owner), str(actor))
         return self._save(customer)
 
+    def change_province(
+        self, actor: Actor, customer_id: UUID, province: str
+    ) -> Written:
+        customer = self.customer(customer_id)
+        province = valid.province(province, customer.jurisdiction)
+        customer.change_province(province, str(actor))
+        return self._save(customer)
+
     def customer(self, customer_id: UUID) -> Customer:
         """The customer, erased ones included: their personal fields read ERASED."""
         try:
@@ -335,6 +368,18 @@ class CRM(Application[UUID]):
             raise CustomerNotFoundError
         return customer
 
+    def customer_at_version(self, customer_id: UUID, version: int) -> Customer:
+        """The customer after their first `version` events, replayed."""
+        if version < 1:
+            raise CustomerNotFoundError
+        try:
+            customer: Any = self.repository.get(customer_id, version=version)
+        except AggregateNotFoundError:
+            raise CustomerNotFoundError from None
+        if not isinstance(customer, Customer):
+            raise CustomerNotFoundError
+        return customer
+
     def erase_customer(self, actor: Actor, customer_id: UUID, ground: str) -> Written:
         """Records the request, shreds the data key, then records the shredding.
 
@@ -351,14 +396,46 @@ class CRM(Application[UUID]):
         self, actor: Actor, customer_id: UUID, purpose_code: str, fields: list[str]
     ) -> Written:
         """PROCESSING-LOG: a read of personal fields, recorded before it is served."""
-        access = PersonalDataAccess._create(
-            PersonalDataAccess.Recorded,
-            customer_id=customer_id,
-            purpose_code=purpose_code,
-            fields=sorted(fields),
+        [written] = self.record_personal_data_reads(
+            [PersonalDataRead(actor, customer_id, purpose_code, fields)]
+        )
+        return written
+
+    def record_personal_data_reads(
+        self, reads: Sequence[PersonalDataRead]
+    ) -> list[Written]:
+        """Several reads recorded in one transaction, each its own event."""
+        accesses = [
+            PersonalDataAccess._create(
+                PersonalDataAccess.Recorded,
+                customer_id=read.customer_id,
+                purpose_code=read.purpose_code,
+                fields=sorted(read.fields),
+                actor=str(read.actor),
+            )
+            for read in reads
+        ]
+        recordings = self.save(*accesses)
+        positions = {
+            r.domain_event.originator_id: r.notification.id for r in recordings
+        }
+        return [Written(a.id, positions[a.id]) for a in accesses]
+
+    def record_personal_data_export(
+        self, actor: Actor, export: PersonalDataDisclosure
+    ) -> Written:
+        """NO-SALE: a bulk export of personal fields, with recipient and basis."""
+        recorded = PersonalDataExport._create(
+            PersonalDataExport.Recorded,
+            purpose_code=export.purpose_code,
+            recipient=valid.text("recipient", export.recipient),
+            agreement_ref=valid.text("agreement_ref", export.agreement_ref),
+            basis=valid.one_of("basis", export.basis, LEGAL_BASES),
+            fields=sorted(export.fields),
+            customer_ids=list(export.customer_ids),
             actor=str(actor),
         )
-        return self._save(access)
+        return self._save(recorded)
 
     # Interactions
 

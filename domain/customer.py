@@ -32,6 +32,8 @@ class Customer(Aggregate):
         owner: str
         tags: list[str]
         jurisdiction: str
+        # Added after the first release: older Registered events decode as "".
+        province: str = ""
 
     class ConsentGiven(Event):
         purpose_code: str
@@ -89,6 +91,12 @@ class Customer(Aggregate):
         def apply(self, customer: "Customer") -> None:
             customer.owner = self.owner
 
+    class ProvinceChanged(Event):
+        province: str
+
+        def apply(self, customer: "Customer") -> None:
+            customer.province = self.province
+
     class ErasureRequested(Event):
         ground: str
 
@@ -112,6 +120,7 @@ class Customer(Aggregate):
         owner: str,
         tags: list[str],
         jurisdiction: str,
+        province: str = "",
     ) -> None:
         # Personal fields hold ERASED once the customer's data key is shredded.
         self.full_name = full_name
@@ -123,6 +132,7 @@ class Customer(Aggregate):
         self.owner = owner
         self.tags = list(tags)
         self.jurisdiction = jurisdiction
+        self.province = province
         self.consents: dict[str, dict[str, Any]] = {}
         self.agreements: dict[str, str] = {}
         self.erasure_requested = False
@@ -194,6 +204,10 @@ class Customer(Aggregate):
     def assign_owner(self, owner: str, actor: str) -> None:
         self.check_not_erased()
         self.trigger_event(self.OwnerAssigned, owner=owner, actor=actor)
+
+    def change_province(self, province: str, actor: str) -> None:
+        self.check_not_erased()
+        self.trigger_event(self.ProvinceChanged, province=province, actor=actor)
 
     def request_erasure(self, ground: str, actor: str) -> None:
         if not self.erasure_requested:

@@ -14,6 +14,16 @@ from domain.errors import InvalidValueError
 DEFAULT_PHONE_REGION = "VN"
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 MAX_TEXT = 2_000
+SUBDIVISION_CODE = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")
+# Vietnam's 34 provincial-level units since 1 July 2025 (Resolution 202/2025/QH15).
+VN_PROVINCES = (
+    "An Giang", "Bắc Ninh", "Cà Mau", "Cao Bằng", "Cần Thơ", "Đà Nẵng", "Đắk Lắk",
+    "Điện Biên", "Đồng Nai", "Đồng Tháp", "Gia Lai", "Hà Nội", "Hà Tĩnh",
+    "Hải Phòng", "Hồ Chí Minh", "Huế", "Hưng Yên", "Khánh Hòa", "Lai Châu",
+    "Lạng Sơn", "Lào Cai", "Lâm Đồng", "Nghệ An", "Ninh Bình", "Phú Thọ",
+    "Quảng Ngãi", "Quảng Ninh", "Quảng Trị", "Sơn La", "Tây Ninh", "Thái Nguyên",
+    "Thanh Hóa", "Tuyên Quang", "Vĩnh Long",
+)  # fmt: skip
 
 
 def text(field: str, value: str, *, max_length: int = 200) -> str:
@@ -88,6 +98,33 @@ def jurisdiction(value: str) -> str:
             "jurisdiction", "must be a two-letter country code such as VN"
         )
     return value.upper()
+
+
+def province(value: str, jurisdiction: str) -> str:
+    """A Vietnamese province by its name, or elsewhere an ISO 3166-2 code.
+
+    A closed list, never free text: the field is stored unencrypted, so it must not
+    be able to carry an address or a name.
+    """
+    if not value:
+        return ""
+    normalised = unicodedata.normalize("NFC", value.strip())
+    if jurisdiction == "VN":
+        if normalised not in VN_PROVINCES:
+            raise InvalidValueError(
+                "province",
+                "must be one of Vietnam's 34 provinces and cities, written as in "
+                "Resolution 202/2025/QH15, such as Hà Nội or Hồ Chí Minh",
+            )
+        return normalised
+    code = normalised.upper()
+    if not (SUBDIVISION_CODE.fullmatch(code) and code[:2] == jurisdiction):
+        raise InvalidValueError(
+            "province",
+            "outside Vietnam, must be an ISO 3166-2 code of the customer's "
+            "jurisdiction, such as GB-LND for GB",
+        )
+    return code
 
 
 def tags(values: list[str]) -> list[str]:

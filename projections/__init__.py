@@ -1,19 +1,46 @@
 """Read models built from the CRM's events, each with its projection_position."""
 
-from projections.customers_by_id import CustomerRow, CustomersById, InteractionRow
+from projections.customer_timeline import CustomerTimelines, TimelineEntry
+from projections.customers_by_id import (
+    CustomerFilter,
+    CustomerRow,
+    CustomersById,
+    InteractionRow,
+    PageMark,
+)
+from projections.effective_consents import (
+    ConsentChange,
+    EffectiveConsent,
+    EffectiveConsents,
+)
 from projections.erasures import ErasureRow, Erasures
+from projections.purposes_with_notices import (
+    NoticeRow,
+    PurposeRow,
+    PurposesWithNotices,
+)
 from projections.runner import ProjectionRunner
 from projections.sql import Database, PostgresDatabase, SQLiteDatabase, StorageError
 
 __all__ = [
+    "ConsentChange",
+    "CustomerFilter",
     "CustomerRow",
+    "CustomerTimelines",
     "CustomersById",
     "Database",
+    "EffectiveConsent",
+    "EffectiveConsents",
     "ErasureRow",
     "Erasures",
     "InteractionRow",
+    "NoticeRow",
+    "PageMark",
     "PostgresDatabase",
     "ProjectionRunner",
+    "PurposeRow",
+    "PurposesWithNotices",
     "SQLiteDatabase",
     "StorageError",
+    "TimelineEntry",
 ]

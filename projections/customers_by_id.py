@@ -24,6 +24,7 @@ SCHEMA: dict[Dialect, str] = {
             owner TEXT NOT NULL,
             tags TEXT NOT NULL,
             jurisdiction TEXT NOT NULL,
+            province TEXT NOT NULL DEFAULT '',
             consents TEXT NOT NULL,
             agreements TEXT NOT NULL,
             full_name TEXT, phone TEXT, email TEXT, postal_address TEXT,
@@ -43,7 +44,15 @@ SCHEMA: dict[Dialect, str] = {
             position INTEGER NOT NULL
         );
         CREATE INDEX IF NOT EXISTS interactions_by_customer_customer
-            ON interactions_by_customer (customer_id, occurred_at)""",
+            ON interactions_by_customer (customer_id, occurred_at);
+        CREATE INDEX IF NOT EXISTS customers_by_id_registered
+            ON customers_by_id (registered_at, customer_id);
+        CREATE INDEX IF NOT EXISTS customers_by_id_stage
+            ON customers_by_id (stage, customer_id);
+        CREATE INDEX IF NOT EXISTS customers_by_id_owner
+            ON customers_by_id (owner, customer_id);
+        ALTER TABLE customers_by_id
+            ADD COLUMN province TEXT NOT NULL DEFAULT ''""",
     "postgres": """
         CREATE SCHEMA IF NOT EXISTS projections;
         CREATE TABLE IF NOT EXISTS projections.customers_by_id (
@@ -52,6 +61,7 @@ SCHEMA: dict[Dialect, str] = {
             owner text NOT NULL,
             tags text NOT NULL,
             jurisdiction text NOT NULL,
+            province text NOT NULL DEFAULT '',
             consents text NOT NULL,
             agreements text NOT NULL,
             full_name text, phone text, email text, postal_address text,
@@ -71,7 +81,15 @@ SCHEMA: dict[Dialect, str] = {
             position bigint NOT NULL
         );
         CREATE INDEX IF NOT EXISTS interactions_by_customer_customer
-            ON projections.interactions_by_customer (customer_id, occurred_at)""",
+            ON projections.interactions_by_customer (customer_id, occurred_at);
+        ALTER TABLE projections.customers_by_id
+            ADD COLUMN IF NOT EXISTS province text NOT NULL DEFAULT '';
+        CREATE INDEX IF NOT EXISTS customers_by_id_registered
+            ON projections.customers_by_id (registered_at, customer_id);
+        CREATE INDEX IF NOT EXISTS customers_by_id_stage
+            ON projections.customers_by_id (stage, customer_id);
+        CREATE INDEX IF NOT EXISTS customers_by_id_owner
+            ON projections.customers_by_id (owner, customer_id)""",
 }
 
 
@@ -84,6 +102,7 @@ class CustomerRow:
     owner: str
     tags: list[str]
     jurisdiction: str
+    province: str
     consents: dict[str, dict[str, Any]]
     agreements: dict[str, str]
     sealed: dict[str, SealedValue | None]
@@ -127,15 +146,17 @@ class CustomersById:
     def _(self, event: Customer.Registered, cursor: Cursor, position: int) -> None:
         cursor.execute(
             f"INSERT INTO {self.customer_table} (customer_id, stage, owner, tags, "
-            "jurisdiction, consents, agreements, full_name, phone, email, "
+            "jurisdiction, province, consents, agreements, full_name, phone, email, "
             "postal_address, date_of_birth, registered_at, updated_at, position) "
-            "VALUES (%s, %s, %s, %s, %s, '{}', '{}', %s, %s, %s, %s, %s, %s, %s, %s)",
+            "VALUES (%s, %s, %s, %s, %s, %s, '{}', '{}', %s, %s, %s, %s, %s, %s, %s, "
+            "%s)",
             (
                 event.originator_id.hex,
                 event.stage,
                 event.owner,
                 json.dumps(event.tags, ensure_ascii=False),
                 event.jurisdiction,
+                event.province,
                 *(_sealed_text(getattr(event, c)) for c in PERSONAL_COLUMNS),
                 event.timestamp.isoformat(),
                 event.timestamp.isoformat(),
@@ -203,6 +224,10 @@ class CustomersById:
         self._update(cursor, event, position, "owner", event.owner)
 
     @apply.register
+    def _(self, event: Customer.ProvinceChanged, cursor: Cursor, position: int) -> None:
+        self._update(cursor, event, position, "province", event.province)
+
+    @apply.register
     def _(
         self, event: Customer.ErasureRequested, cursor: Cursor, position: int
     ) -> None:
@@ -244,21 +269,28 @@ class CustomersById:
         database: Database,
         *,
         limit: int,
-        after: UUID | None = None,
-        stage: str | None = None,
+        where: CustomerFilter | None = None,
+        sort: str = "id",
+        after: PageMark | None = None,
     ) -> list[CustomerRow]:
-        """Customers not erased, in id order, from just after the cursor `after`."""
-        conditions, params = ["erased = 0"], []
+        """Customers not erased that match `where`, ordered by `sort` (a column,
+        `-` first for descending) then id, from just after the mark `after`."""
+        name, descending = sort.removeprefix("-"), sort.startswith("-")
+        if name not in SORTABLE:
+            raise ValueError(f"cannot sort customers by {sort!r}")
+        column = SORTABLE[name]
+        conditions, params = (where or CustomerFilter()).sql(self.dialect)
         if after is not None:
-            conditions.append("customer_id > %s")
-            params.append(after.hex)
-        if stage is not None:
-            conditions.append("stage = %s")
-            params.append(stage)
+            conditions.append(_after(column, descending))
+            params += [after.value, after.value, after.customer_id.hex]
+        direction = "DESC" if descending else "ASC"
+        order = f"customer_id {direction}"
+        if column != "customer_id":
+            order = f"{column} {direction}, {order}"
         with database.transaction() as cursor:
             cursor.execute(
                 f"SELECT {CUSTOMER_COLUMNS} FROM {self.customer_table} "
-                f"WHERE {' AND '.join(conditions)} ORDER BY customer_id LIMIT %s",
+                f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT %s",
                 (*params, limit),
             )
             rows = cursor.fetchall()
@@ -341,8 +373,94 @@ class CustomersById:
 CUSTOMER_COLUMNS = (
     "customer_id, stage, owner, tags, jurisdiction, consents, agreements, "
     + ", ".join(PERSONAL_COLUMNS)
-    + ", erased, registered_at, updated_at, position"
+    + ", erased, registered_at, updated_at, position, province"
 )
+# What a list may be sorted by: the API's names for the columns.
+SORTABLE = {
+    "id": "customer_id",
+    "registered_at": "registered_at",
+    "updated_at": "updated_at",
+    "stage": "stage",
+    "owner": "owner",
+    "jurisdiction": "jurisdiction",
+    "province": "province",
+}
+CONSENT_STATES = ("given", "withdrawn", "none")
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    """Which customers a list shows; None leaves a field unfiltered."""
+
+    stage: str | None = None
+    owner: str | None = None
+    tag: str | None = None
+    jurisdiction: str | None = None
+    province: str | None = None
+    consent_purpose: str | None = None
+    consent_state: str = "given"
+
+    def sql(self, dialect: Dialect) -> tuple[list[str], list[Any]]:
+        conditions, params = ["erased = 0"], []
+        for column in ("stage", "owner", "jurisdiction", "province"):
+            if getattr(self, column) is not None:
+                conditions.append(f"{column} = %s")
+                params.append(getattr(self, column))
+        if self.tag is not None:
+            conditions.append(_HAS_TAG[dialect])
+            params.append(self.tag)
+        if self.consent_purpose is not None:
+            template = _CONSENT_STATE[dialect][self.consent_state]
+            conditions.append(template)
+            key = self.consent_purpose
+            if dialect == "sqlite":
+                key = f'$."{key}"'
+            params += [key] * template.count("%s")
+        return conditions, params
+
+
+@dataclass(frozen=True)
+class PageMark:
+    """Where a page ended: the last row's sort value and id."""
+
+    value: str
+    customer_id: UUID
+
+
+def sort_value(row: CustomerRow, sort: str) -> str:
+    """The row's value in the sort column, exactly as the table holds it."""
+    column = SORTABLE[sort.removeprefix("-")]
+    value = {
+        "customer_id": row.customer_id.hex,
+        "registered_at": row.registered_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+    }.get(column)
+    return value if value is not None else str(getattr(row, column))
+
+
+def _after(column: str, descending: bool) -> str:
+    beyond = "<" if descending else ">"
+    return f"({column} {beyond} %s OR ({column} = %s AND customer_id {beyond} %s))"
+
+
+_HAS_TAG: dict[Dialect, str] = {
+    "sqlite": "EXISTS (SELECT 1 FROM json_each(tags) WHERE json_each.value = %s)",
+    "postgres": "tags::jsonb @> jsonb_build_array(%s::text)",
+}
+_CONSENT_STATE: dict[Dialect, dict[str, str]] = {
+    "sqlite": {
+        "given": "(json_extract(consents, %s) IS NOT NULL AND "
+        "json_extract(consents, %s || '.withdrawn_at') IS NULL)",
+        "withdrawn": "json_extract(consents, %s || '.withdrawn_at') IS NOT NULL",
+        "none": "json_extract(consents, %s) IS NULL",
+    },
+    "postgres": {
+        "given": "((consents::jsonb -> %s) IS NOT NULL AND "
+        "(consents::jsonb -> %s ->> 'withdrawn_at') IS NULL)",
+        "withdrawn": "(consents::jsonb -> %s ->> 'withdrawn_at') IS NOT NULL",
+        "none": "(consents::jsonb -> %s) IS NULL",
+    },
+}
 
 
 def _sealed_text(value: Any) -> str | None:
@@ -361,6 +479,7 @@ def _customer_row(row: tuple[Any, ...]) -> CustomerRow:
         owner=row[2],
         tags=json.loads(row[3]),
         jurisdiction=row[4],
+        province=row[16],
         consents=json.loads(row[5]),
         agreements=json.loads(row[6]),
         sealed={column: _sealed(text) for column, text in personal.items()},

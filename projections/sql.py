@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
@@ -17,6 +18,7 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 Dialect = Literal["sqlite", "postgres"]
+ADD_COLUMN = re.compile(r"\s*ALTER TABLE\s+(\w+)\s+ADD COLUMN\s+(\w+)", re.I)
 
 
 class StorageError(Exception):
@@ -89,6 +91,22 @@ class SQLiteDatabase(Database):
     """One SQLite file in WAL mode; writers are serialised by a lock per process."""
 
     dialect: Dialect = "sqlite"
+
+    def create(self, schema: dict[Dialect, str]) -> None:
+        """As Database.create; `ALTER TABLE t ADD COLUMN c` is skipped where `c`
+        exists, since SQLite lacks PostgreSQL's ADD COLUMN IF NOT EXISTS."""
+        with self.transaction() as cursor:
+            for statement in schema[self.dialect].split(";"):
+                added = ADD_COLUMN.match(statement)
+                if added and self._has_column(cursor, *added.groups()):
+                    continue
+                if statement.strip():
+                    cursor.execute(statement)
+
+    @staticmethod
+    def _has_column(cursor: Cursor, table: str, column: str) -> bool:
+        cursor.execute(f"SELECT name FROM pragma_table_info('{table}')")
+        return column in {row[0] for row in cursor.fetchall()}
 
     def __init__(self, path: Path, *, durable: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -37,6 +37,7 @@ class CustomerStatistics:
     by_stage: list[Group]
     by_owner: list[Group]
     by_jurisdiction: list[Group]
+    by_province: list[Group]
     consent_rates: list[ConsentRate]
     interactions_by_week: list[Group]
 
@@ -60,7 +61,7 @@ def customer_statistics(
     """Counts over customers not erased; every count below `min_group` is hidden."""
     with database.transaction() as cursor:
         cursor.execute(
-            "SELECT stage, owner, jurisdiction, consents "
+            "SELECT stage, owner, jurisdiction, consents, province "
             f"FROM {customers.customer_table} WHERE erased = 0"
         )
         rows = cursor.fetchall()
@@ -73,6 +74,7 @@ def customer_statistics(
         by_stage=suppress(Counter(r[0] for r in rows), min_group),
         by_owner=suppress(Counter(r[1] or "(none)" for r in rows), min_group),
         by_jurisdiction=suppress(Counter(r[2] for r in rows), min_group),
+        by_province=suppress(Counter(r[4] or "(none)" for r in rows), min_group),
         consent_rates=_consent_rates([json.loads(r[3]) for r in rows], min_group),
         interactions_by_week=suppress(Counter(map(_iso_week, occurred)), min_group),
     )

@@ -38,10 +38,8 @@ def list_interactions(
     purpose: Annotated[str, Query(description="the purpose this read serves")],
     after_position: AfterPosition = None,
 ) -> Any:
-    readable_customer(services, customer_id, purpose, after_position)
-    services.crm.record_personal_data_read(
-        actor, customer_id, purpose, ["interaction.text"]
-    )
+    readable_customer(services, customer_id, purpose, after_position, actor)
+    services.read_log.record(actor, customer_id, purpose, ["interaction.text"])
     mapper = services.crm.mapper
     return [
         schemas.InteractionView(

@@ -6,8 +6,10 @@ from fastapi import APIRouter, Depends
 
 from api import schemas
 from api.auth import ServicesDep, allowed
-from api.read_your_writes import AfterPosition, wait_for_event_store
-from domain import Actor, Purpose
+from api.read_your_writes import AfterPosition, wait_for_read_side
+from domain import Actor
+from domain.errors import PurposeNotFoundError
+from projections import PurposeRow
 
 router = APIRouter(prefix="/v1/purposes", tags=["purposes"])
 Reader = Annotated[Actor, Depends(allowed("purposes:read"))]
@@ -33,8 +35,9 @@ def define_purpose(
 def list_purposes(
     actor: Reader, services: ServicesDep, after_position: AfterPosition = None
 ) -> Any:
-    wait_for_event_store(services, after_position)
-    return [_view(purpose) for purpose in services.crm.purposes()]
+    """Every purpose with all its notice versions, from the purposes read model."""
+    wait_for_read_side(services, after_position, services.purpose_runner)
+    return [_view(row) for row in services.purposes.purposes(services.read_models)]
 
 
 @router.get("/{code}", response_model=schemas.PurposeView)
@@ -44,8 +47,11 @@ def get_purpose(
     services: ServicesDep,
     after_position: AfterPosition = None,
 ) -> Any:
-    wait_for_event_store(services, after_position)
-    return _view(services.crm.purpose(code))
+    wait_for_read_side(services, after_position, services.purpose_runner)
+    row = services.purposes.purpose(services.read_models, code)
+    if row is None:
+        raise PurposeNotFoundError(code)
+    return _view(row)
 
 
 @router.post("/{code}/notices", status_code=201, response_model=schemas.NoticePublished)
@@ -70,14 +76,24 @@ def retire_purpose(code: str, actor: Administrator, services: ServicesDep) -> An
     return services.crm.retire_purpose(actor, code)
 
 
-def _view(purpose: Purpose) -> schemas.PurposeView:
+def _view(row: PurposeRow) -> schemas.PurposeView:
     return schemas.PurposeView(
-        code=purpose.code,
-        title_vi=purpose.title_vi,
-        title_en=purpose.title_en,
-        legal_basis=purpose.legal_basis,
-        data_categories=[schemas.DataCategory(**c) for c in purpose.data_categories],  # type: ignore[arg-type]
-        retention_days=purpose.retention_days,
-        retired=purpose.retired,
-        notices=[schemas.Notice(**n) for n in purpose.notices],
+        code=row.code,
+        title_vi=row.title_vi,
+        title_en=row.title_en,
+        legal_basis=row.legal_basis,
+        data_categories=[schemas.DataCategory(**c) for c in row.data_categories],  # type: ignore[arg-type]
+        retention_days=row.retention_days,
+        sensitive=row.sensitive,
+        retired=row.retired,
+        notices=[
+            schemas.Notice(
+                version=n.version,
+                text_vi=n.text_vi,
+                text_en=n.text_en,
+                text_sha256=n.text_sha256,
+                published_at=n.published_at,
+            )
+            for n in row.notices
+        ],
     )

@@ -131,6 +131,11 @@ def test_serve_answers_on_loopback_with_the_demo_data(tmp_path: Path) -> None:
     )
     try:
         purposes = wait_for_answer(f"http://127.0.0.1:{port}/v1/purposes", token)
+        for _ in range(100):  # the purposes read model catches up just after start
+            if purposes.json():
+                break
+            time.sleep(0.1)
+            purposes = wait_for_answer(f"http://127.0.0.1:{port}/v1/purposes", token)
         anonymous = httpx.get(f"http://127.0.0.1:{port}/v1/purposes")
     finally:
         server.terminate()
@@ -216,3 +221,26 @@ def test_replay_prints_a_customers_state_without_personal_fields(
     assert '"personal": null' in result.stdout
     assert "Nguy" not in result.stdout and "@example.vn" not in result.stdout
     assert too_early.returncode == 2 and "no customer" in too_early.stderr
+
+
+def test_replay_at_a_notification_position(tmp_path: Path) -> None:
+    data_dir = tmp_path / "var"
+    ledgercrm(data_dir, "init", "--demo")
+    services = open_services(load_settings(data_dir=data_dir))
+    try:
+        services.runner.catch_up()
+        customer = services.customers.customers(services.read_models, limit=1)[0]
+    finally:
+        services.close()
+
+    at_registration = ledgercrm(
+        data_dir,
+        "replay",
+        str(customer.customer_id),
+        "--as-of-position",
+        str(customer.position),
+    )
+
+    assert at_registration.returncode == 0, at_registration.stderr
+    assert f'"as_of_position": {customer.position}' in at_registration.stdout
+    assert '"personal": null' in at_registration.stdout

@@ -215,12 +215,12 @@ def test_customer_list_pages_with_a_cursor_and_shows_no_personal_fields(
     )
     second = (
         callers["manager"]
-        .get("/v1/customers", params={"limit": 2, "after": first["next_after"]})
+        .get("/v1/customers", params={"limit": 2, "cursor": first["next_cursor"]})
         .json()
     )
 
     assert len(first["customers"]) == 2 and len(second["customers"]) == 1
-    assert second["next_after"] is None
+    assert second["next_cursor"] is None
     assert "Khách" not in str(first) + str(second)
 
 

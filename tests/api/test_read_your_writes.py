@@ -73,8 +73,13 @@ def test_every_command_answers_the_position_it_wrote(
     ("path", "params", "reads"),
     [
         ("/v1/customers", {}, "read side"),
-        ("/v1/purposes", {}, "event store"),
-        ("/v1/purposes/marketing-email", {}, "event store"),
+        ("/v1/purposes", {}, "read side"),
+        ("/v1/purposes/marketing-email", {}, "read side"),
+        (
+            "/v1/customers/00000000-0000-4000-8000-000000000000/replay",
+            {"as_of": "2026-12-01T00:00:00Z"},
+            "event store",
+        ),
         ("/v1/ledger/checkpoint", {}, "audit ledger"),
         ("/v1/ledger/entries", {"start": 0, "stop": 1}, "audit ledger"),
     ],
@@ -88,7 +93,7 @@ def test_a_query_for_a_position_not_yet_written_answers_503_with_retry_after(
     reads: str,
 ) -> None:
     services.settings.__dict__["read_wait_seconds"] = 0.2
-    caller = callers["auditor" if "ledger" in path else "admin"]
+    caller = callers["auditor" if "ledger" in path or "replay" in path else "admin"]
     if path == "/v1/customers":
         caller = callers["sales"]
     future = services.runner.head() + 1_000

@@ -59,3 +59,35 @@ def test_replay_before_registration_finds_no_customer(
     )
 
     assert response.status_code == 404
+
+
+@pytest.mark.requirement("CONSENT-PROOF")
+def test_replay_at_a_notification_position_shows_the_state_written_there(
+    callers: dict[str, Caller], marketing: dict[str, Any]
+) -> None:
+    sales = callers["sales"]
+    written = sales.post("/v1/customers", json=registration(marketing)).json()
+    staged = sales.patch(
+        f"/v1/customers/{written['id']}/profile", json={"stage": "customer"}
+    ).json()
+    sales.patch(f"/v1/customers/{written['id']}/profile", json={"stage": "inactive"})
+
+    then = callers["auditor"].get(
+        f"/v1/customers/{written['id']}/replay",
+        params={"as_of_position": staged["position"]},
+    )
+
+    assert then.status_code == 200
+    assert then.json()["stage"] == "customer"
+    assert then.json()["as_of_position"] == staged["position"]
+
+
+def test_replay_needs_exactly_one_of_a_time_and_a_position(
+    callers: dict[str, Caller], marketing: dict[str, Any]
+) -> None:
+    written = callers["sales"].post("/v1/customers", json=registration(marketing))
+
+    neither = callers["auditor"].get(f"/v1/customers/{written.json()['id']}/replay")
+
+    assert neither.status_code == 422
+    assert "as_of_position" in neither.json()["error"]["message"]

@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from api.wiring import Services
 from tests.api.conftest import Caller, registration
 
 
@@ -44,3 +45,32 @@ def test_managers_cannot_read_personal_fields(
     )
 
     assert response.status_code == 403
+
+
+@pytest.mark.requirement("AGGREGATES-ONLY")
+def test_statistics_count_by_province_and_follow_the_configured_threshold(
+    callers: dict[str, Caller], marketing: dict[str, Any], services: Services
+) -> None:
+    provinces = ["Hà Nội"] * 3 + ["Huế", "Cần Thơ"]
+    for number, province in enumerate(provinces):
+        body = registration(marketing, full_name=f"Khách Tỉnh {number}")
+        written = callers["sales"].post(
+            "/v1/customers", json={**body, "province": province}
+        )
+    services.settings.__dict__["statistics_min_group"] = 3
+
+    body = (
+        callers["manager"]
+        .get(
+            "/v1/statistics/customers",
+            params={"after_position": written.json()["position"]},
+        )
+        .json()
+    )
+
+    assert body["min_group"] == 3
+    assert {g["value"]: g["count"] for g in body["by_province"]} == {
+        "Cần Thơ": None,
+        "Huế": None,
+        "Hà Nội": 3,  # shown at 3; the default threshold of 5 would hide it
+    }
