@@ -26,7 +26,11 @@ logger = logging.getLogger(__name__)
 class ReadModel(Protocol):
     """A read model: its name (also its position's), its tables' DDL per dialect
     (`CREATE TABLE` / `CREATE INDEX` statements, which `projections rebuild` reads
-    to find the tables to build aside), and how an event changes its rows."""
+    to find the tables to build aside), and how an event changes its rows.
+
+    Optional: `handles(topic) -> bool`, to say which events `apply` wants; without
+    it, see `handles_topic`. Events it does not want are neither decoded nor
+    applied, and the position still moves past them."""
 
     name: str
     schema: dict[Dialect, str]
