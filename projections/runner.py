@@ -18,7 +18,7 @@ from eventsourcing.utils import TopicError, resolve_topic
 
 from projections.positions import SCHEMA as POSITIONS_SCHEMA
 from projections.positions import lock_position, read_position, write_position
-from projections.sql import Database, Dialect, StorageError
+from projections.sql import BatchingCursor, Database, Dialect, StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ class ProjectionRunner:
         self._advanced = threading.Condition()
         self._handled: dict[str, bool] = {}
         self._last_batch_at = 0.0
+        self._batch_statements = database.dialect == "postgres"
         database.create(POSITIONS_SCHEMA)
         database.create(read_model.schema)
 
@@ -103,9 +104,13 @@ class ProjectionRunner:
         with self.database.pipelined_transaction() as cursor:
             if self._lock_position(cursor) != start:
                 return 0  # another runner applied this batch first
+            # On PostgreSQL, runs of the same statement go out together.
+            batching = BatchingCursor(cursor) if self._batch_statements else None
             apply = self.read_model.apply  # a singledispatchmethod binds per access
             for event, position in events:
-                apply(event, cursor, position)
+                apply(event, batching or cursor, position)
+            if batching:
+                batching.flush()
             end = notifications[-1].id
             write_position(cursor, self.database.dialect, self.read_model.name, end)
         with self._advanced:

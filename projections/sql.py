@@ -40,6 +40,71 @@ class Cursor(ABC):
     @abstractmethod
     def fetchall(self) -> list[tuple[Any, ...]]: ...
 
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Runs one statement once per row of parameters."""
+        for params in rows:
+            self.execute(statement, params)
+
+
+_RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|SHOW|TABLE)\b|\bRETURNING\b", re.I)
+
+
+# INSERT INTO t (a, b) VALUES (%s, %s) and nothing after it: safe to send as one
+# multi-row INSERT (ON CONFLICT ... DO UPDATE could meet the same key twice).
+_PLAIN_INSERT = re.compile(
+    r"^(\s*INSERT\s+INTO\s+[\w.]+\s*\([^()]*\)\s*VALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))\s*$",
+    re.I,
+)
+_MAX_PARAMETERS = 30_000  # PostgreSQL allows 65,535 per statement
+
+
+class BatchingCursor(Cursor):
+    """Holds back statements that return no rows and sends each run of the same
+    statement at once (`executemany`); a statement that returns rows is sent at
+    once, after everything held back, so effects keep their order. `flush()`
+    before the transaction ends."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+        self._statement: str | None = None
+        self._rows: list[Sequence[Any]] = []
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        if _RETURNS_ROWS.search(statement):
+            self.flush()
+            self._cursor.execute(statement, params)
+            return
+        if statement != self._statement:
+            self.flush()
+            self._statement = statement
+        self._rows.append(params)
+
+    def flush(self) -> None:
+        if self._statement is None:
+            return
+        statement, rows = self._statement, self._rows
+        self._statement, self._rows = None, []
+        values = _PLAIN_INSERT.match(statement)
+        if len(rows) == 1:
+            self._cursor.execute(statement, rows[0])
+        elif values:  # one multi-row INSERT per chunk: one round trip, one parse
+            per_chunk = max(1, _MAX_PARAMETERS // max(1, len(rows[0])))
+            for first in range(0, len(rows), per_chunk):
+                chunk = rows[first : first + per_chunk]
+                self._cursor.execute(
+                    statement[: values.end(1)]
+                    + ", ".join([values.group(2)] * len(chunk)),
+                    [value for params in chunk for value in params],
+                )
+        else:
+            self._cursor.executemany(statement, rows)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchall()
+
 
 class Database(ABC):
     """Transactions on one database; statements use %s placeholders on both."""
@@ -158,6 +223,9 @@ class _PostgresCursor(Cursor):
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(statement.encode(), tuple(params))
+
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(statement.encode(), [tuple(row) for row in rows])
 
     def fetchone(self) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._cursor.fetchone()

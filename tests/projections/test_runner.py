@@ -21,8 +21,10 @@ from domain import (
 from domain.access import PersonalDataAccess
 from projections import ProjectionRunner
 from projections.customers_by_id import CustomersById
+from projections.positions import table
 from projections.postgres_notifications import EventNotifications
 from projections.runner import handles_topic
+from projections.sql import BatchingCursor
 
 SALES = Actor("tester", "sales")
 
@@ -218,3 +220,31 @@ def test_a_default_apply_that_does_something_is_handed_every_event() -> None:
     counts = CountsEveryEvent()
 
     assert handles_topic(counts, get_topic(PersonalDataAccess.Recorded))
+
+
+def test_a_batching_cursor_keeps_the_order_of_effects(services: Services) -> None:
+    database = services.read_models
+    name = table(database.dialect, "batching_probe")
+    database.create(
+        {
+            database.dialect: f"CREATE TABLE IF NOT EXISTS {name} "
+            "(id INTEGER PRIMARY KEY, note TEXT NOT NULL)"
+        }
+    )
+    with database.transaction() as cursor:
+        batching = BatchingCursor(cursor)
+        for number in range(1, 6):
+            batching.execute(
+                f"INSERT INTO {name} (id, note) VALUES (%s, %s)", (number, "new")
+            )
+        batching.execute(f"UPDATE {name} SET note = %s WHERE id = %s", ("changed", 2))
+        batching.execute(f"SELECT note FROM {name} WHERE id = %s", (2,))
+        seen_midway = batching.fetchone()
+        batching.execute(f"INSERT INTO {name} (id, note) VALUES (%s, %s)", (6, "late"))
+        batching.execute(f"DELETE FROM {name} WHERE id = %s", (1,))
+        batching.flush()
+        cursor.execute(f"SELECT id, note FROM {name} ORDER BY id")
+        rows = cursor.fetchall()
+
+    assert seen_midway == ("changed",)
+    assert rows == [(2, "changed"), (3, "new"), (4, "new"), (5, "new"), (6, "late")]
