@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -250,6 +250,7 @@ class PostgresDatabase(Database):
         self, conninfo: str, *, max_size: int = 8, durable: bool = True
     ) -> None:
         self.conninfo = conninfo
+        self._max_size = max_size
         try:
             self._pool = ConnectionPool(
                 conninfo,
@@ -258,9 +259,6 @@ class PostgresDatabase(Database):
                 max_size=max_size,
                 open=True,
                 timeout=10,
-                # A connection cut by a restart or failover is replaced on checkout,
-                # not handed out to fail (one empty round trip per transaction).
-                check=ConnectionPool.check_connection,
             )
         except psycopg.Error as error:
             raise StorageError("cannot connect to PostgreSQL") from error
@@ -268,14 +266,30 @@ class PostgresDatabase(Database):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         try:
-            with (
-                self._pool.connection() as connection,
-                connection.transaction(),
-                connection.cursor() as cursor,
-            ):
+            with self._begun() as connection, connection.cursor() as cursor:
                 yield _PostgresCursor(cursor)
         except psycopg.Error as error:
             raise StorageError("PostgreSQL failed") from error
+
+    @contextmanager
+    def _begun(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection inside a transaction. A connection cut while it sat
+        in the pool (restart, failover) fails at BEGIN, before any work: the pool
+        drops it and the next is tried, so callers never see it (and no check
+        round trip is spent on every checkout)."""
+        failures = 0
+        while True:
+            with ExitStack() as stack:
+                connection = stack.enter_context(self._pool.connection())
+                try:
+                    stack.enter_context(connection.transaction())
+                except psycopg.OperationalError:
+                    failures += 1
+                    if failures > self._max_size:
+                        raise
+                    continue
+                yield connection
+                return
 
     @contextmanager
     def exclusive(self, name: str) -> Iterator[None]:
@@ -298,8 +312,7 @@ class PostgresDatabase(Database):
     def pipelined_transaction(self) -> Iterator[Cursor]:
         try:
             with (
-                self._pool.connection() as connection,
-                connection.transaction(),
+                self._begun() as connection,
                 connection.pipeline(),
                 connection.cursor() as cursor,
             ):
