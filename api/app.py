@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.errors import install_error_handlers
+from api.monitoring import AccessLog, BackgroundWork, Metrics
 from api.routes import (
     consents,
     customers,
@@ -21,6 +22,7 @@ from api.routes import (
     statistics,
     timeline,
 )
+from api.security import SecurityOps
 from api.wiring import Services
 from ledger import IntegratorAlreadyRunning
 from projections.postgres_notifications import EventNotifications
@@ -34,7 +36,7 @@ def projection_work(
     """The projection runners and, on PostgreSQL, the listener that wakes them."""
     work = [
         threading.Thread(
-            target=runner.run, args=(stop,), name=f"projection-{runner.read_model.name}"
+            target=runner.run, args=(stop,), name=f"projection {runner.read_model.name}"
         )
         for runner in services.runners
     ]
@@ -46,7 +48,7 @@ def projection_work(
         )
         work.append(
             threading.Thread(
-                target=notifications.run, args=(stop,), name="event-notifications"
+                target=notifications.run, args=(stop,), name="the event listener"
             )
         )
     for thread in work:
@@ -67,9 +69,25 @@ def background_work(
     except IntegratorAlreadyRunning:
         logger.info("another process integrates the ledger; this one serves only")
     else:
-        thread = threading.Thread(target=integrator.run, args=(stop,), daemon=True)
-        work.append(thread)
+        work.append(
+            threading.Thread(
+                target=integrator.run,
+                args=(stop,),
+                name="the ledger integrator",
+                daemon=True,
+            )
+        )
     return work
+
+
+def ledger_self_audit(security: SecurityOps, stop: threading.Event) -> threading.Thread:
+    """The scheduled full ledger audit (daily by default)."""
+    return threading.Thread(
+        target=security.audit_ledger_periodically,
+        args=(stop,),
+        name="the ledger self-audit",
+        daemon=True,
+    )
 
 
 def create_app(services: Services, *, run_background_work: bool = True) -> FastAPI:
@@ -86,8 +104,11 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
             if run_background_work
             else []
         )
+        if run_background_work:
+            threads.append(ledger_self_audit(security, stop))
         for thread in threads:
             thread.start()
+        app.state.background = BackgroundWork({t.name: t for t in threads})
         yield
         stop.set()
         services.wake_runners()
@@ -107,6 +128,14 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
         redoc_url=None,
     )
     app.state.services = services
+    metrics = Metrics(services)
+    security = SecurityOps(services, metrics)
+    app.state.metrics, app.state.security = metrics, security
+    app.state.background = BackgroundWork()
+    services.crm.observers += [metrics.count_commands, security.observe_reads]
+    app.add_middleware(
+        AccessLog, metrics=metrics, json_lines=services.settings.access_log_json
+    )
     install_error_handlers(app)
     routers = (
         health,

@@ -6,12 +6,17 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from api.access import TokenError
 from api.settings import Settings, SettingsError, load_settings
 from crypto_shredding import CryptoShreddingError, create_wrapping_key_file
 from ledger import LedgerError, create_signing_key
 from projections import StorageError
+
+if TYPE_CHECKING:
+    from api.access import Principal
+    from api.wiring import Services
 
 logger = logging.getLogger("ledgercrm")
 
@@ -55,7 +60,7 @@ def init(settings: Settings, arguments: argparse.Namespace) -> int:
     services = open_services(settings)
     try:
         if not services.access.has_any():
-            _, token = services.access.create("admin", "first-admin")
+            _, token = _first_admin_token(services)
             print("admin token (shown once, keep it secret):")
             print(f"  {token}")
         if arguments.demo:
@@ -67,11 +72,33 @@ def init(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _first_admin_token(services: "Services") -> tuple["Principal", str]:
+    from datetime import timedelta
+
+    from api.security import CLI_ACTOR
+    from domain.security import record_security_event
+
+    days = services.settings.token_lifetime_days
+    principal, token = services.access.create(
+        "admin", "first-admin", timedelta(days=days)
+    )
+    record_security_event(
+        services.crm,
+        CLI_ACTOR,
+        "token-created",
+        principal.principal_id,
+        role="admin",
+        lifetime_days=days,
+    )
+    return principal, token
+
+
 def serve(settings: Settings, arguments: argparse.Namespace) -> int:
     """Serves the API with the projection runner alongside."""
     import uvicorn
 
     from api.app import create_app
+    from api.security import record_configuration
     from api.wiring import open_services
 
     if not settings.key_file.exists():
@@ -80,17 +107,38 @@ def serve(settings: Settings, arguments: argparse.Namespace) -> int:
         )
     if arguments.no_projections:
         settings = settings.model_copy(update={"serve_projections": False})
+    tls = _tls_files(settings)
     services = open_services(settings)
     try:
+        record_configuration(services)
         uvicorn.run(
             create_app(services),
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
+            access_log=False,  # api.access writes one line per request instead
+            ssl_certfile=tls and tls[0],
+            ssl_keyfile=tls and tls[1],
         )
     finally:
         services.close()
     return 0
+
+
+def _tls_files(settings: Settings) -> tuple[str, str] | None:
+    """The certificate and key to serve HTTPS with, both or neither."""
+    certificate, key = settings.tls_certificate_file, settings.tls_key_file
+    if certificate is None and key is None:
+        return None
+    if certificate is None or key is None:
+        raise SettingsError(
+            "set both LEDGERCRM_TLS_CERTIFICATE_FILE and LEDGERCRM_TLS_KEY_FILE to "
+            "serve HTTPS, or neither to serve plain HTTP behind a TLS proxy"
+        )
+    for path in (certificate, key):
+        if not path.is_file():
+            raise SettingsError(f"TLS file {path} does not exist or is not a file")
+    return str(certificate), str(key)
 
 
 def run_projections(settings: Settings, arguments: argparse.Namespace) -> int:
@@ -230,15 +278,102 @@ def import_customers(settings: Settings, arguments: argparse.Namespace) -> int:
 
 
 def create_token(settings: Settings, arguments: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    from api.security import CLI_ACTOR
+    from api.wiring import open_services
+    from domain.security import record_security_event
+
+    days = settings.token_lifetime_days if arguments.days is None else arguments.days
+    lifetime = None if arguments.no_expiry else timedelta(days=days)
+    services = open_services(settings)
+    try:
+        principal, token = services.access.create(
+            arguments.role, arguments.name, lifetime
+        )
+        record_security_event(
+            services.crm,
+            CLI_ACTOR,
+            "token-created",
+            principal.principal_id,
+            role=principal.role,
+            lifetime_days=None if lifetime is None else days,
+        )
+    finally:
+        services.close()
+    print(f"token {principal.principal_id} for {principal.name} ({principal.role}), ")
+    print("expires " + ("never" if lifetime is None else f"in {days} days") + ".")
+    print("Shown once:")
+    print(f"  {token}")
+    return 0
+
+
+def list_tokens(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Prints every token's id, holder, role and state; never a secret."""
+    from datetime import UTC, datetime
+
     from api.wiring import open_services
 
     services = open_services(settings)
     try:
-        principal, token = services.access.create(arguments.role, arguments.name)
+        records = services.access.tokens()
+        suspended = services.access.suspended()
     finally:
         services.close()
-    print(f"token for {principal.name} ({principal.role}), shown once:")
-    print(f"  {token}")
+    now = datetime.now(UTC)
+    token_ids = {record.token_id for record in records}
+    for principal_id, since, reason in suspended:
+        if principal_id not in token_ids:
+            print(
+                f"{principal_id}  person   suspended since {since:%Y-%m-%d} ({reason})"
+            )
+    for record in records:
+        state = (
+            "revoked"
+            if record.revoked_at
+            else "suspended"
+            if record.suspended
+            else "active"
+            if record.active(now)
+            else "expired"
+        )
+        expires = record.expires_at.date().isoformat() if record.expires_at else "never"
+        used = (
+            record.last_used_at.date().isoformat() if record.last_used_at else "never"
+        )
+        print(
+            f"{record.token_id}  {record.role:8} {state:9} expires {expires:10} "
+            f"last used {used:10} {record.name}"
+        )
+    return 0
+
+
+def change_token(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Revokes, reinstates or re-roles a token, recording a security event."""
+    from api.security import CLI_ACTOR
+    from api.wiring import open_services
+    from domain.security import record_security_event
+
+    services = open_services(settings)
+    try:
+        access, action = services.access, arguments.action
+        details: dict[str, str] = {}
+        if action == "revoke":
+            principal_id = access.revoke(arguments.token_id).token_id
+            kind = "token-revoked"
+        elif action == "reinstate":
+            # A person signed in through OIDC has no token row, only a suspension.
+            principal_id = access.reinstate(arguments.token_id)
+            kind = "token-reinstated"
+        else:
+            record = access.change_role(arguments.token_id, arguments.role)
+            principal_id = record.token_id
+            details = {"from_role": record.role, "to_role": arguments.role}
+            kind = "role-changed"
+        record_security_event(services.crm, CLI_ACTOR, kind, principal_id, **details)
+    finally:
+        services.close()
+    print(f"{kind.replace('-', ' ')}: {principal_id}")
     return 0
 
 
@@ -356,6 +491,51 @@ def replay(settings: Settings, arguments: argparse.Namespace) -> int:
     return 0
 
 
+def check_security(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Prints the pass/fail report (text or JSON) and records it as an event."""
+    from api.monitoring import Metrics
+    from api.security import SecurityOps
+    from api.security_check import security_check
+    from api.wiring import open_services
+
+    services = open_services(settings)
+    try:
+        if arguments.audit_ledger:
+            SecurityOps(services, Metrics()).run_ledger_audit()
+        report = security_check(services)
+    finally:
+        services.close()
+    print(report.as_json() if arguments.json else report.as_text())
+    return 0 if report.result == "pass" else 1
+
+
+def service_role_grants(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Prints (or, as the owner, applies) the grants for the service's role."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from api.postgres_roles import service_role_statements
+
+    if not settings.uses_postgres:
+        raise SettingsError("grants apply to PostgreSQL: set LEDGERCRM_DATABASE_URL")
+    database = str(conninfo_to_dict(settings.database_url).get("dbname", ""))
+    try:
+        statements = service_role_statements(arguments.role, database)
+    except ValueError as error:
+        raise SettingsError(str(error)) from None
+    try:
+        with psycopg.connect(settings.database_url, autocommit=True) as connection:
+            for statement in statements:
+                print(statement.as_string(connection) + ";")
+                if arguments.apply:
+                    connection.execute(statement)
+    except psycopg.Error as error:
+        raise SettingsError(
+            f"the grants failed ({error}); run them as the tables' owner"
+        ) from None
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgercrm",
@@ -417,7 +597,31 @@ def _parser() -> argparse.ArgumentParser:
         "--role", required=True, help="admin, sales, manager, auditor, dpo"
     )
     create.add_argument("--name", required=True, help="who or what holds the token")
+    create.add_argument(
+        "--days",
+        type=int,
+        help="lifetime in days (default LEDGERCRM_TOKEN_LIFETIME_DAYS, 90)",
+    )
+    create.add_argument(
+        "--no-expiry",
+        action="store_true",
+        help="never expires (for a machine client; the security check flags it)",
+    )
     create.set_defaults(command=create_token)
+    token_commands.add_parser(
+        "list", help="every token's id, role and state"
+    ).set_defaults(command=list_tokens)
+    for action, text in (
+        ("revoke", "revoke a token for good; refused at once"),
+        ("reinstate", "lift a suspension (after a bulk-read alert)"),
+    ):
+        parser_ = token_commands.add_parser(action, help=text)
+        parser_.add_argument("token_id", help="as `ledgercrm token list` shows it")
+        parser_.set_defaults(command=change_token, action=action)
+    set_role = token_commands.add_parser("set-role", help="give a token another role")
+    set_role.add_argument("token_id", help="as `ledgercrm token list` shows it")
+    set_role.add_argument("role", help="admin, sales, manager, auditor, dpo")
+    set_role.set_defaults(command=change_token, action="set-role")
     replay_parser = commands.add_parser(
         "replay", help="a customer's state at a moment, without personal fields"
     )
@@ -429,6 +633,26 @@ def _parser() -> argparse.ArgumentParser:
         help="a notification position (as commands return) instead of a time",
     )
     replay_parser.set_defaults(command=replay)
+    security = commands.add_parser("security", help="security operations")
+    security_commands = security.add_subparsers(required=True, metavar="ACTION")
+    check = security_commands.add_parser(
+        "check", help="assess the deployment's controls; exit 1 if any fails"
+    )
+    check.add_argument("--json", action="store_true", help="the report as JSON")
+    check.add_argument(
+        "--audit-ledger",
+        action="store_true",
+        help="run a full ledger audit first and report its result",
+    )
+    check.set_defaults(command=check_security)
+    grants = security_commands.add_parser(
+        "grants", help="the PostgreSQL grants for a service role that only appends"
+    )
+    grants.add_argument("role", help="the service's login role, e.g. ledgercrm_service")
+    grants.add_argument(
+        "--apply", action="store_true", help="run them (connect as the owner)"
+    )
+    grants.set_defaults(command=service_role_grants)
     ledger = commands.add_parser("ledger", help="the audit ledger")
 
     ledger_commands = ledger.add_subparsers(required=True, metavar="ACTION")
@@ -456,3 +680,10 @@ def _configure_logging(settings: Settings) -> None:
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if settings.access_log_json:
+        # Each access-log line is a JSON object alone, for log shippers.
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access = logging.getLogger("api.access")
+        access.addHandler(handler)
+        access.propagate = False

@@ -140,10 +140,12 @@ async def _unavailable(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    context = getattr(request.state, "context", None)
     logger.error(
-        "unexpected error on %s %s",
+        "unexpected error on %s %s (request_id=%s)",
         request.method,
         request.url.path,
+        getattr(context, "request_id", "-"),
         exc_info=(type(error), error, None),
     )
     return error_response(

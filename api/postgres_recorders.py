@@ -41,6 +41,22 @@ def append_only_statements(schema: str, table: str) -> list[Composed]:
     ]
 
 
+def created_by_another_role(datastore: PostgresDatastore, table: str) -> bool:
+    """True when `table` exists and the connected role does not own it.
+
+    Then the owner created it (`ledgercrm init`), and this role, which may
+    only append and read, must not try to replace its triggers.
+    """
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute(
+            "SELECT pg_get_userbyid(relowner) <> current_user AS foreign_owner "
+            "FROM pg_class WHERE oid = to_regclass(%s)",
+            (f"{datastore.schema}.{table}",),
+        )
+        row = cursor.fetchone()
+    return bool(row and row["foreign_owner"])
+
+
 class AppendOnlyPostgresAggregateRecorder(PostgresAggregateRecorder):
     def __init__(
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
@@ -49,6 +65,35 @@ class AppendOnlyPostgresAggregateRecorder(PostgresAggregateRecorder):
         self.sql_create_statements += append_only_statements(
             datastore.schema, events_table_name
         )
+
+    def create_table(self) -> None:
+        if created_by_another_role(self.datastore, self.events_table_name):
+            self.datastore.register_type_adapters()
+            return
+        super().create_table()
+
+
+def lock_function_statements(schema: str, table: str) -> list[Composed]:
+    """A function that takes the events table's EXCLUSIVE lock as its owner.
+
+    eventsourcing serialises inserts with LOCK TABLE ... IN EXCLUSIVE MODE,
+    which PostgreSQL allows only to roles that may UPDATE, DELETE or TRUNCATE
+    the table. Through this SECURITY DEFINER function a role that may only
+    INSERT and SELECT takes the same lock, held until its transaction ends.
+    """
+    names = {
+        "schema": Identifier(schema),
+        "table": Identifier(table),
+        "function": Identifier(f"{table}_lock_for_insert"),
+    }
+    return [
+        SQL(
+            "CREATE OR REPLACE FUNCTION {schema}.{function}() RETURNS void "
+            "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$ "
+            "BEGIN LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; END $$"
+        ).format(**names),
+        SQL("REVOKE ALL ON FUNCTION {schema}.{function}() FROM PUBLIC").format(**names),
+    ]
 
 
 class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
@@ -59,6 +104,22 @@ class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
         self.sql_create_statements += append_only_statements(
             datastore.schema, events_table_name
         )
+        self.sql_create_statements += lock_function_statements(
+            datastore.schema, events_table_name
+        )
+        self.lock_table_statements = [
+            SQL("SET LOCAL lock_timeout = '{0}s'").format(datastore.lock_timeout),
+            SQL("SELECT {0}.{1}()").format(
+                Identifier(datastore.schema),
+                Identifier(f"{events_table_name}_lock_for_insert"),
+            ),
+        ]
+
+    def create_table(self) -> None:
+        if created_by_another_role(self.datastore, self.events_table_name):
+            self.datastore.register_type_adapters()
+            return
+        super().create_table()
 
 
 class AppendOnlyPostgresFactory(PostgresFactory):

@@ -33,3 +33,16 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 
 def may(role: str, permission: str) -> bool:
     return role in PERMISSIONS[permission]
+
+
+# Permissions that open customers' personal data, and for which roles (a replay
+# shows personal fields to the dpo only): the bulk-read alert watches them.
+PERSONAL_READS: dict[str, frozenset[str]] = {
+    "customers:read-personal": PERMISSIONS["customers:read-personal"],
+    "interactions:read": PERMISSIONS["interactions:read"],
+    "customers:replay": frozenset({"dpo"}),
+}
+
+
+def reads_personal_data(role: str, permission: str) -> bool:
+    return role in PERSONAL_READS.get(permission, frozenset())

@@ -299,6 +299,11 @@ class Health(BaseModel):
     projection_position: int
 
 
+class Readiness(BaseModel):
+    status: Literal["ok", "failing"]
+    problems: list[str] = Field(description="what is wrong, empty when ready")
+
+
 class LedgerEntries(BaseModel):
     start: int = Field(description="leaf index of the first entry")
     entries: list[str] = Field(description="canonical JSON, exactly the hashed bytes")

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "LEDGERCRM_"
@@ -64,6 +64,76 @@ class Settings(BaseSettings):
         ge=1,
         le=10_000,
         description="customers `ledgercrm import customers` records per transaction",
+    )
+
+    # Security operations (issue 7): monitoring, abuse limits, sign-in, TLS, checks.
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="token for /metrics, /healthz and /readyz from other hosts; "
+        "without it they answer on loopback only",
+    )
+    access_log_json: bool = Field(
+        False, description="write the per-request access log as JSON lines"
+    )
+    token_lifetime_days: int = Field(
+        90, ge=1, le=3650, description="default lifetime of a new bearer token"
+    )
+    token_unused_days: int = Field(
+        90, ge=1, description="security check flags tokens unused for this long"
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=1, description="requests one token may make per minute; then 429"
+    )
+    bulk_read_customers: int = Field(
+        200,
+        ge=1,
+        description="a token reading personal data of more customers than this "
+        "within the window raises a security alert",
+    )
+    bulk_read_window_seconds: int = Field(
+        3600, ge=1, description="the window of the bulk-read alert"
+    )
+    bulk_read_suspends: bool = Field(
+        False, description="a bulk-read alert also suspends the token"
+    )
+    oidc_issuer: str = Field(
+        "", description="OpenID Connect issuer whose access tokens are accepted"
+    )
+    oidc_audience: str = Field("", description="the audience those tokens must name")
+    oidc_jwks_file: Path | None = Field(
+        None, description="the identity provider's signing keys, as a JWKS file"
+    )
+    oidc_jwks_url: str = Field(
+        "", description="or the JWKS URL (https), fetched and cached"
+    )
+    oidc_role_claim: str = Field(
+        "ledgercrm_role", description="the claim holding the LedgerCRM role"
+    )
+    oidc_algorithms: list[str] = Field(
+        ["RS256", "ES256", "EdDSA"], description="accepted JWT signature algorithms"
+    )
+    tls_certificate_file: Path | None = Field(
+        None, description="serve HTTPS with this certificate chain (PEM)"
+    )
+    tls_key_file: Path | None = Field(
+        None, description="the certificate's private key (PEM, mode 0600)"
+    )
+    ledger_audit_interval_hours: float = Field(
+        24.0, gt=0, description="serve audits the whole ledger this often"
+    )
+    projection_lag_limit: int = Field(
+        1000, ge=0, description="readyz fails when a projection lags more events"
+    )
+    ledger_lag_limit: int = Field(
+        5000, ge=0, description="readyz fails when more events await a signature"
+    )
+    backup_status_file: Path | None = Field(
+        None,
+        description="a file the backup job rewrites after each good backup; the "
+        "security check wants it younger than backup_max_age_hours",
+    )
+    backup_max_age_hours: float = Field(
+        36.0, gt=0, description="oldest acceptable last backup"
     )
 
     @field_validator("database_url")

@@ -2,7 +2,7 @@
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -57,11 +57,14 @@ class NotifyingCRM(CRM):
 
     def __init__(self, env: dict[str, str], *, shredder: CryptoShredder) -> None:
         self.wake_ups: list[threading.Event] = []
+        self.observers: list[Callable[[list[Recording[UUID]]], None]] = []
         super().__init__(env, personal_data=shredder)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         for wake_up in self.wake_ups:
             wake_up.set()
+        for observe in self.observers:
+            observe(recordings)
 
 
 @dataclass

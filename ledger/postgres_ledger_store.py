@@ -3,6 +3,7 @@
 import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 
 import psycopg
 from psycopg.rows import TupleRow
@@ -82,6 +83,13 @@ CREATE OR REPLACE TRIGGER ledger_checkpoints_not_truncated
     FOR EACH STATEMENT EXECUTE FUNCTION ledger.refuse_change();
 """
 
+# A role that only appends (the service) finds the schema made by its owner
+# (`ledgercrm init`) and must not try to replace the owner's triggers.
+_CREATED_BY_ANOTHER_ROLE = """
+SELECT pg_get_userbyid(relowner) <> current_user FROM pg_class
+WHERE oid = to_regclass('ledger.entries')
+"""
+
 
 class _AdvisoryLock(IntegratorLock):
     """A session advisory lock, held as long as its own connection is open.
@@ -122,7 +130,10 @@ class PostgresLedgerStore(LedgerStore):
             )
         with self._errors("create the ledger schema in"), self._transaction() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
-            cur.execute(_SCHEMA)
+            cur.execute(_CREATED_BY_ANOTHER_ROLE)
+            row = cur.fetchone()
+            if not (row and row[0]):
+                cur.execute(_SCHEMA)
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -235,6 +246,14 @@ class PostgresLedgerStore(LedgerStore):
                 "ORDER BY tree_size DESC LIMIT 1"
             )
         return None if row is None else bytes(row[0])
+
+    def latest_ledger_checkpoint_signed_at(self) -> datetime | None:
+        with self._errors("read the latest ledger checkpoint from"):
+            row = self._fetch_one(
+                "SELECT signed_at FROM ledger.ledger_checkpoints "
+                "ORDER BY tree_size DESC LIMIT 1"
+            )
+        return None if row is None else row[0]
 
     def ledger_checkpoint_at(self, tree_size: int) -> bytes | None:
         with self._errors("read a ledger checkpoint from"):

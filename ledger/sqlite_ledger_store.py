@@ -225,6 +225,18 @@ class SQLiteLedgerStore(LedgerStore):
             )
             return None if row is None else bytes(row[0])
 
+    def latest_ledger_checkpoint_signed_at(self) -> datetime | None:
+        with self._errors("read the latest ledger checkpoint from"):
+            row = (
+                self._connection()
+                .execute(
+                    "SELECT signed_at FROM ledger_checkpoints "
+                    "ORDER BY tree_size DESC LIMIT 1"
+                )
+                .fetchone()
+            )
+            return None if row is None else datetime.fromisoformat(row[0])
+
     def ledger_checkpoint_at(self, tree_size: int) -> bytes | None:
         with self._errors("read a ledger checkpoint from"):
             row = (

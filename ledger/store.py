@@ -3,6 +3,7 @@
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -83,6 +84,12 @@ class LedgerStore(ABC):
     @abstractmethod
     def latest_ledger_checkpoint(self) -> bytes | None:
         """The signed note of the largest ledger checkpoint, or None."""
+
+    def latest_ledger_checkpoint_signed_at(self) -> datetime | None:
+        """When the latest ledger checkpoint was stored (None before the first)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not record signing times"
+        )
 
     @abstractmethod
     def ledger_checkpoint_at(self, tree_size: int) -> bytes | None:

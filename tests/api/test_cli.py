@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -146,11 +147,11 @@ def test_serve_answers_on_loopback_with_the_demo_data(tmp_path: Path) -> None:
     assert b"Nguy" not in log  # the server log holds no demo names
 
 
-def wait_for_answer(url: str, token: str) -> httpx.Response:
+def wait_for_answer(url: str, token: str, **options: Any) -> httpx.Response:
     headers = {"Authorization": f"Bearer {token}"}
     for _ in range(100):
         try:
-            return httpx.get(url, headers=headers, timeout=2)
+            return httpx.get(url, headers=headers, timeout=2, **options)
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError(f"nothing answered at {url}")

@@ -16,6 +16,7 @@ SOME_ID = str(uuid.uuid4())
 ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("GET", "/openapi.json", "health:read", None),
     ("GET", "/healthz", "health:read", None),
+    ("GET", "/readyz", "health:read", None),
     ("GET", "/v1/purposes", "purposes:read", None),
     ("GET", "/v1/purposes/{code}", "purposes:read", None),
     ("POST", "/v1/purposes", "purposes:write", {}),
