@@ -9,10 +9,12 @@ from fastapi.testclient import TestClient
 from api.wiring import Services
 from tests.api.conftest import Caller, consent_body, purpose_body
 
-# Not queries of data that commands change: liveness, the API description, the
-# signers' keys and content-addressed tiles (a tile never changes once served).
+# Not queries of data that commands change: liveness and readiness, the API
+# description, the signers' keys and content-addressed tiles (a tile never changes
+# once served).
 NOT_POSITIONED = {
     "/healthz",
+    "/readyz",
     "/openapi.json",
     "/v1/ledger/vkey",
     "/v1/ledger/tile/{tile_path}",
