@@ -55,7 +55,9 @@ class LoggedCustomers(CustomersById):
         )
         self.applied += 1
         if self.applied == self.pause_after:
-            self.marker.write_text(str(position))
+            written = self.marker.with_suffix(".writing")
+            written.write_text(str(position))
+            written.replace(self.marker)  # atomic: the test never reads it half-written
             threading.Event().wait()  # until SIGKILL
 
 
