@@ -7,18 +7,23 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api import retention
 from api.errors import install_error_handlers
 from api.monitoring import AccessLog, BackgroundWork, Metrics
 from api.routes import (
+    assessment,
     consents,
     customers,
     docs,
     exports,
     health,
+    incidents,
     interactions,
     ledger,
+    public,
     purposes,
     replay,
+    requests,
     statistics,
     timeline,
 )
@@ -28,6 +33,7 @@ from ledger import IntegratorAlreadyRunning
 from projections.postgres_notifications import EventNotifications
 
 logger = logging.getLogger(__name__)
+RETENTION_FIRST_DELAY = 60.0
 
 
 def projection_work(
@@ -49,6 +55,15 @@ def projection_work(
         work.append(
             threading.Thread(
                 target=notifications.run, args=(stop,), name="the event listener"
+            )
+        )
+    interval = services.settings.retention_interval_hours * 3600
+    if interval:  # RETENTION: a first run a minute after start, then each interval
+        work.append(
+            threading.Thread(
+                target=retention.run_periodically,
+                args=(services, stop, interval, RETENTION_FIRST_DELAY),
+                name="the retention schedule",
             )
         )
     for thread in work:
@@ -151,5 +166,12 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
         statistics,
     )
     for module in routers:
+        app.include_router(module.router)
+    for module in (
+        requests,
+        incidents,
+        assessment,
+        public,
+    ):  # the privacy office's routers
         app.include_router(module.router)
     return app

@@ -63,6 +63,7 @@ def init(settings: Settings, arguments: argparse.Namespace) -> int:
             _, token = _first_admin_token(services)
             print("admin token (shown once, keep it secret):")
             print(f"  {token}")
+        declare_store_regions(services)
         if arguments.demo:
             loaded = load_demo(services.crm)
             if loaded:
@@ -111,6 +112,7 @@ def serve(settings: Settings, arguments: argparse.Namespace) -> int:
     services = open_services(settings)
     try:
         record_configuration(services)
+        declare_store_regions(services)
         uvicorn.run(
             create_app(services),
             host=settings.host,
@@ -275,6 +277,17 @@ def import_customers(settings: Settings, arguments: argparse.Namespace) -> int:
         f"refused {len(report.refused)} rows (nothing of them was stored)"
     )
     return 1 if report.refused else 0
+
+
+def declare_store_regions(services: "Services") -> None:
+    """LOCALISATION: records the stores' regions whenever they changed."""
+    from api.privacy import privacy_office
+    from domain import Actor
+
+    office = privacy_office(services)
+    regions = services.settings.store_regions
+    if office.declare_store_regions(Actor("start-up", "system"), regions):
+        logger.info("recorded the stores' regions: %s", regions)
 
 
 def create_token(settings: Settings, arguments: argparse.Namespace) -> int:
@@ -536,6 +549,63 @@ def service_role_grants(settings: Settings, arguments: argparse.Namespace) -> in
     return 0
 
 
+def run_retention(settings: Settings, arguments: argparse.Namespace) -> int:
+    """RETENTION: lists customers due for erasure; erases them unless --dry-run."""
+    import json
+    from datetime import UTC, datetime
+
+    from api.retention import run_retention as retention_run
+    from api.wiring import open_services
+
+    now = datetime.now(UTC)
+    if arguments.as_of:
+        if not arguments.dry_run:
+            raise SettingsError("--as-of plans ahead: use it with --dry-run only")
+        try:
+            now = datetime.fromisoformat(arguments.as_of)
+        except ValueError:
+            raise SettingsError(
+                f"--as-of {arguments.as_of!r}: give an ISO time like 2027-01-01T00:00"
+            ) from None
+        now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    services = open_services(settings)
+    try:
+        for runner in services.runners:
+            runner.catch_up()
+        results = retention_run(
+            services, now, dry_run=arguments.dry_run, drive_read_side=True
+        )
+    finally:
+        services.close()
+    for result in results:
+        print(json.dumps(result, sort_keys=True))
+    verb = "due for erasure" if arguments.dry_run else "erased"
+    print(f"{len(results)} customers {verb}", file=sys.stderr)
+    return 0
+
+
+def print_dpia(settings: Settings, arguments: argparse.Namespace) -> int:
+    """DPIA: prints the technical annex from the live configuration."""
+    import json
+
+    from api.dpia import annex_markdown, dpia_annex
+    from api.privacy import render_html
+    from api.wiring import open_services
+
+    services = open_services(settings)
+    try:
+        annex = dpia_annex(services)
+    finally:
+        services.close()
+    if arguments.format == "json":
+        print(json.dumps(annex, indent=2, ensure_ascii=False))
+    elif arguments.format == "html":
+        print(render_html("DPIA technical annex", annex))
+    else:
+        print(annex_markdown(annex), end="")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ledgercrm",
@@ -653,6 +723,23 @@ def _parser() -> argparse.ArgumentParser:
         "--apply", action="store_true", help="run them (connect as the owner)"
     )
     grants.set_defaults(command=service_role_grants)
+    retention = commands.add_parser("retention", help="erase data past retention")
+    retention_commands = retention.add_subparsers(required=True, metavar="ACTION")
+    retention_run = retention_commands.add_parser(
+        "run", help="erase customers whose every basis ended and retention passed"
+    )
+    retention_run.add_argument(
+        "--dry-run", action="store_true", help="only list who would be erased"
+    )
+    retention_run.add_argument(
+        "--as-of", help="with --dry-run: who would be due at this ISO time"
+    )
+    retention_run.set_defaults(command=run_retention)
+    dpia = commands.add_parser("dpia", help="print the DPIA technical annex")
+    dpia.add_argument(
+        "--format", choices=("markdown", "json", "html"), default="markdown"
+    )
+    dpia.set_defaults(command=print_dpia)
     ledger = commands.add_parser("ledger", help="the audit ledger")
 
     ledger_commands = ledger.add_subparsers(required=True, metavar="ACTION")

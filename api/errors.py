@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from api.erasure import ErasureNotCompletedError
+from domain.children import ChildConsentError
 from domain.errors import (
     ConsentNotGivenError,
     CustomerNotFoundError,
@@ -16,11 +17,15 @@ from domain.errors import (
     InvalidValueError,
     NoBasisError,
     NoticeMismatchError,
+    ProcessingRestrictedError,
     PurposeExistsError,
     PurposeNotFoundError,
     PurposeRetiredError,
     WrongBasisError,
 )
+from domain.incidents import RecordClosedError, RecordNotFoundError
+from domain.residency import CrossBorderTransferError
+from domain.subject_requests import RequestNotFoundError, RequestStateError
 from ledger import LedgerLookupError
 from projections import StorageError
 
@@ -37,6 +42,13 @@ DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (PurposeRetiredError, 409, "purpose_retired"),
     (ConsentNotGivenError, 409, "consent_not_given"),
     (ErasureNotCompletedError, 404, "erasure_not_found"),
+    (ProcessingRestrictedError, 403, "processing_restricted"),
+    (RequestNotFoundError, 404, "request_not_found"),
+    (RequestStateError, 409, "request_state"),
+    (RecordNotFoundError, 404, "record_not_found"),
+    (RecordClosedError, 409, "record_closed"),
+    (CrossBorderTransferError, 409, "cross_border_transfer_missing"),
+    (ChildConsentError, 422, "child_consent_required"),
 ]
 
 

@@ -28,6 +28,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ledger:read": frozenset({"auditor", "dpo"}),
     "customers:replay": frozenset({"auditor", "dpo"}),
     "statistics:read": frozenset({"manager", "dpo"}),
+    "requests:manage": frozenset({"dpo"}),
+    "incidents:manage": frozenset({"dpo"}),
+    "assessment:manage": frozenset({"dpo"}),
+    "suppression:read": frozenset({"sales", "dpo"}),
 }
 
 

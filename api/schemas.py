@@ -103,6 +103,20 @@ class Consent(Request):
     notice_sha256: str = Field(min_length=64, max_length=64)
     channel: Literal["web-form", "paper-form", "phone", "email", "in-person", "app"]
     evidence_ref: str = Field(examples=["signed-form-2026-0042"])
+    representative: "RepresentativeConsent | None" = Field(
+        None, description="CHILDREN: required when the customer is under 16"
+    )
+    child_consented: bool = Field(
+        False, description="CHILDREN: the child (7 to 15) consented too"
+    )
+
+
+class RepresentativeConsent(Request):
+    """The legal representative consenting for a child."""
+
+    full_name: str = Field(max_length=200)
+    relationship: Literal["parent", "guardian", "other-legal-representative"]
+    evidence_ref: str = Field(max_length=200, examples=["birth-certificate-copy-17"])
 
 
 class Agreement(Request):

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "LEDGERCRM_"
@@ -11,6 +11,14 @@ ENV_PREFIX = "LEDGERCRM_"
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message names the variable to fix."""
+
+
+class Processor(BaseModel):
+    """A processor acting for the firm, as the impact assessment lists it."""
+
+    name: str
+    service: str
+    region: str = Field(pattern=r"^[A-Z]{2}$")
 
 
 class Settings(BaseSettings):
@@ -64,6 +72,37 @@ class Settings(BaseSettings):
         ge=1,
         le=10_000,
         description="customers `ledgercrm import customers` records per transaction",
+    )
+    controller_name: str = Field(
+        "LedgerCRM operator", description="the firm that controls the personal data"
+    )
+    dpo_contact: str = Field(
+        "dpo@example.vn",
+        description="the data protection officer's contact, shown on the privacy page",
+    )
+    public_intake_per_client_hour: int = Field(
+        5, ge=1, description="public request forms one client may send per hour"
+    )
+    public_intake_per_hour: int = Field(
+        200, ge=1, description="public request forms accepted per hour in all"
+    )
+    event_store_region: str = Field(
+        "VN",
+        pattern=r"^[A-Z]{2}$",
+        description="ISO country code where the event store and read models are",
+    )
+    key_store_region: str = Field(
+        "VN", pattern=r"^[A-Z]{2}$", description="ISO country code of the key store"
+    )
+    backups_region: str = Field(
+        "VN", pattern=r"^[A-Z]{2}$", description="ISO country code of the backups"
+    )
+    processors: list[Processor] = Field(
+        default_factory=list,
+        description='processors, as JSON: [{"name", "service", "region"}]',
+    )
+    retention_interval_hours: float = Field(
+        24.0, ge=0, description="how often `serve` runs retention; 0 turns it off"
     )
 
     # Security operations (issue 7): monitoring, abuse limits, sign-in, TLS, checks.
@@ -144,6 +183,15 @@ class Settings(BaseSettings):
                 "expected empty (SQLite in the data folder) or a postgresql:// URL"
             )
         return value
+
+    @property
+    def store_regions(self) -> dict[str, str]:
+        """LOCALISATION: each store's declared region."""
+        return {
+            "backups": self.backups_region,
+            "event_store": self.event_store_region,
+            "key_store": self.key_store_region,
+        }
 
     @property
     def uses_postgres(self) -> bool:

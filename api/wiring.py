@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import Recording
@@ -25,6 +25,11 @@ from crypto_shredding import (
 from crypto_shredding.postgres_key_store import PostgresKeyStore
 from crypto_shredding.sqlite_key_store import SQLiteKeyStore
 from domain import CRM
+from domain.residency import (
+    HOME_REGION,
+    STORE_REGIONS_ID,
+    check_personal_data_may_be_stored,
+)
 from ledger import (
     LedgerIntegrator,
     LedgerReader,
@@ -65,6 +70,34 @@ class NotifyingCRM(CRM):
             wake_up.set()
         for observe in self.observers:
             observe(recordings)
+
+    # CROSS-BORDER: where the event store is; open_services sets it from settings.
+    event_store_region = HOME_REGION
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Refuses personal data of a VN subject bound for a store abroad without
+        a transfer record, before anything is recorded."""
+        if self.event_store_region != HOME_REGION:
+            self._check_residency(objs)
+        return super().save(*objs, **kwargs)
+
+    def _check_residency(self, objs: tuple[Any, ...]) -> None:
+        aggregates = {getattr(o, "id", None): o for o in objs}
+        pending = [e for o in objs for e in getattr(o, "pending_events", [])]
+
+        def jurisdiction_of(event: Any) -> str:
+            customer_id = getattr(event, "customer_id", event.originator_id)
+            customer = aggregates.get(customer_id) or self.customer(customer_id)
+            return str(customer.jurisdiction)
+
+        stores = (
+            self.repository.get(STORE_REGIONS_ID)
+            if STORE_REGIONS_ID in self.repository
+            else None
+        )
+        check_personal_data_may_be_stored(
+            pending, jurisdiction_of, self.event_store_region, stores
+        )
 
 
 @dataclass
@@ -176,6 +209,7 @@ def open_services(settings: Settings) -> Services:
         timeline_runner.news,
         purpose_runner.news,
     ]
+    crm.event_store_region = settings.store_regions["event_store"]
     return Services(
         settings,
         crm,

@@ -13,6 +13,7 @@ from eventsourcing.utils import get_topic
 
 from domain import validation as valid
 from domain.access import PersonalDataAccess, PersonalDataExport
+from domain.children import RELATIONSHIPS, Representative, check_child_consent
 from domain.customer import CHANNELS, STAGES, Customer
 from domain.errors import (
     CustomerNotFoundError,
@@ -27,6 +28,7 @@ from domain.errors import (
 )
 from domain.interaction import KINDS, Interaction
 from domain.purpose import LEGAL_BASES, SENSITIVITIES, Purpose, purpose_id
+from domain.working_days import vietnam_date
 
 ROLES = ("admin", "sales", "manager", "auditor", "dpo")
 NO_BASIS = (
@@ -71,6 +73,9 @@ class ConsentCapture:
     notice_sha256: str
     channel: str
     evidence_ref: str
+    # CHILDREN: who consents for a customer under 16, and whether the child did.
+    representative: "Representative | dict[str, str] | None" = None
+    child_consented: bool = False
 
 
 @dataclass(frozen=True)
@@ -501,9 +506,23 @@ class CRM(Application[UUID]):
             notice = self._consented_notice(consent, purpose)
             channel = valid.one_of("channel", consent.channel, CHANNELS)
             evidence = valid.text("evidence_ref", consent.evidence_ref)
+            representative = _representative(consent.representative)
+            check_child_consent(
+                customer.date_of_birth,
+                representative,
+                consent.child_consented,
+                vietnam_date(datetime.now(UTC)),
+            )
             customer.give_consent(
                 consent.purpose_code, notice, channel, evidence, str(actor)
             )
+            if representative is not None:
+                customer.record_representative_consent(
+                    consent.purpose_code,
+                    representative,
+                    consent.child_consented,
+                    str(actor),
+                )
         for agreement in agreements:
             self._check_purpose_basis(purpose(agreement.purpose_code), "agreement")
             reference = valid.text("agreement_ref", agreement.agreement_ref)
@@ -550,6 +569,20 @@ class CRM(Application[UUID]):
         if not recordings:  # nothing new: a repeated, already completed command
             return Written(aggregate.id, self.recorder.max_notification_id() or 0)
         return Written(aggregate.id, recordings[-1].notification.id)
+
+
+def _representative(
+    given: "Representative | dict[str, str] | None",
+) -> Representative | None:
+    if given is None:
+        return None
+    if isinstance(given, dict):
+        given = Representative(**given)
+    return Representative(
+        valid.text("representative.full_name", given.full_name),
+        valid.one_of("representative.relationship", given.relationship, RELATIONSHIPS),
+        valid.text("representative.evidence_ref", given.evidence_ref),
+    )
 
 
 def _purpose_code(code: str) -> str:

@@ -6,7 +6,12 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from crypto_shredding.markers import DataSubject, Personal, PersonalState
-from domain.errors import ConsentNotGivenError, CustomerErasedError
+from domain.errors import (
+    ConsentNotGivenError,
+    CustomerErasedError,
+    ProcessingRestrictedError,
+)
+from domain.subject_requests import DSR_PURPOSE
 
 STAGES = ("lead", "prospect", "customer", "inactive")
 CHANNELS = ("web-form", "paper-form", "phone", "email", "in-person", "app")
@@ -234,3 +239,147 @@ class Customer(Aggregate):
     def check_not_erased(self) -> None:
         if self.erasure_requested or self.erased:
             raise CustomerErasedError
+
+    # Data subject rights: restriction, objection and rectification (DSR-*).
+
+    class ProcessingRestricted(Event):
+        request_id: str
+
+        def apply(self, customer: "Customer") -> None:
+            customer.__dict__["restricted_by_request"] = self.request_id
+
+    class RestrictionLifted(Event):
+        reason: str
+
+        def apply(self, customer: "Customer") -> None:
+            customer.__dict__["restricted_by_request"] = None
+
+    class ProcessingObjected(Event):
+        purpose_codes: list[str]
+        request_id: str
+
+        def apply(self, customer: "Customer") -> None:
+            customer.objections = sorted(
+                set(customer.objections) | set(self.purpose_codes)
+            )
+
+    class PersonalDataRectified(Event):
+        """Corrections that supersede the old values; None leaves a field as it was."""
+
+        full_name: Annotated[str | None, Personal]
+        phone: Annotated[str | None, Personal]
+        email: Annotated[str | None, Personal]
+        postal_address: Annotated[str | None, Personal]
+        date_of_birth: Annotated[str | None, Personal]
+        request_id: str
+
+        def apply(self, customer: "Customer") -> None:
+            for field in PERSONAL_FIELDS:
+                if getattr(self, field) is not None:
+                    setattr(customer, field, getattr(self, field))
+
+    @property
+    def restricted(self) -> bool:
+        return self.__dict__.get("restricted_by_request") is not None
+
+    @property
+    def objections(self) -> list[str]:
+        objected: list[str] = self.__dict__.get("_objections", [])
+        return objected
+
+    @objections.setter
+    def objections(self, purpose_codes: list[str]) -> None:
+        self.__dict__["_objections"] = list(purpose_codes)
+
+    def restrict_processing(self, request_id: UUID, actor: str) -> None:
+        self.check_not_erased()
+        if not self.restricted:
+            self.trigger_event(
+                self.ProcessingRestricted, request_id=str(request_id), actor=actor
+            )
+
+    def lift_restriction(self, reason: str, actor: str) -> None:
+        self.check_not_erased()
+        if self.restricted:
+            self.trigger_event(self.RestrictionLifted, reason=reason, actor=actor)
+
+    def object_to_processing(
+        self, purpose_codes: list[str], request_id: UUID, actor: str
+    ) -> None:
+        self.check_not_erased()
+        new = sorted(set(purpose_codes) - set(self.objections))
+        if new:
+            self.trigger_event(
+                self.ProcessingObjected,
+                purpose_codes=new,
+                request_id=str(request_id),
+                actor=actor,
+            )
+
+    def rectify(
+        self, corrections: dict[str, str | None], request_id: UUID, actor: str
+    ) -> None:
+        self.check_not_erased()
+        self.trigger_event(
+            self.PersonalDataRectified,
+            **{field: corrections.get(field) for field in PERSONAL_FIELDS},
+            request_id=str(request_id),
+            actor=actor,
+        )
+
+    class RepresentativeConsented(Event):
+        """CHILDREN: the legal representative who consented for a child."""
+
+        purpose_code: str
+        representative_name: Annotated[str, Personal]
+        relationship: str
+        evidence_ref: str
+        child_consented: bool
+
+        def apply(self, customer: "Customer") -> None:
+            consent = customer.consents[self.purpose_code]
+            consent["representative"] = {
+                "relationship": self.relationship,
+                "evidence_ref": self.evidence_ref,
+                "child_consented": self.child_consented,
+            }
+
+    def record_representative_consent(
+        self,
+        purpose_code: str,
+        representative: Any,
+        child_consented: bool,
+        actor: str,
+    ) -> None:
+        self.trigger_event(
+            self.RepresentativeConsented,
+            purpose_code=purpose_code,
+            representative_name=representative.full_name,
+            relationship=representative.relationship,
+            evidence_ref=representative.evidence_ref,
+            child_consented=child_consented,
+            actor=actor,
+        )
+
+    def check_processing_allowed(self, purpose_code: str) -> None:
+        check_processing_allowed(self.restricted, set(self.objections), purpose_code)
+
+
+def check_processing_allowed(
+    restricted: bool, objections: set[str], purpose_code: str
+) -> None:
+    """DSR-RESTRICT, DSR-OBJECT: a restriction blocks every use, an objection
+    blocks its purposes; storage is kept either way. Serving the subject's own
+    request is never blocked."""
+    if purpose_code == DSR_PURPOSE:
+        return
+    if restricted:
+        raise ProcessingRestrictedError(
+            "processing of this customer's data is restricted at their request; "
+            "only the data protection officer may lift the restriction"
+        )
+    if purpose_code in objections:
+        raise ProcessingRestrictedError(
+            f"the customer objected to processing for purpose {purpose_code!r}; "
+            "use no personal data of theirs for it"
+        )

@@ -64,3 +64,7 @@ class CustomerErasedError(CustomerNotFoundError):
 class InteractionNotFoundError(DomainError):
     def __init__(self) -> None:
         super().__init__("no interaction with this id; check the id")
+
+
+class ProcessingRestrictedError(DomainError):
+    """The customer restricted processing, or objected to this purpose."""

@@ -65,6 +65,7 @@ class Purpose(Aggregate):
     class Retired(Event):
         def apply(self, purpose: "Purpose") -> None:
             purpose.retired = True
+            purpose.__dict__["retired_at"] = self.timestamp  # RETENTION runs from it
 
     def __init__(
         self,

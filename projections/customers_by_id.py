@@ -238,6 +238,21 @@ class CustomersById:
         self._purge(cursor, event, position)
 
     @apply.register
+    def _(
+        self, event: Customer.PersonalDataRectified, cursor: Cursor, position: int
+    ) -> None:
+        """DSR-RECTIFY: corrected values supersede the old ones in the read model."""
+        for column in PERSONAL_COLUMNS:
+            if getattr(event, column) is not None:
+                self._update(
+                    cursor,
+                    event,
+                    position,
+                    column,
+                    _sealed_text(getattr(event, column)),
+                )
+
+    @apply.register
     def _(self, event: Interaction.Logged, cursor: Cursor, position: int) -> None:
         cursor.execute(
             f"INSERT INTO {self.interaction_table} (interaction_id, customer_id, "

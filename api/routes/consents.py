@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from api import schemas
+from api import privacy, schemas
 from api.auth import ServicesDep, allowed
 from api.paging import decode_cursor, encode_cursor, only_parameters
 from api.read_your_writes import AfterPosition, wait_for_read_side
@@ -88,8 +88,10 @@ def contactable_customers(
     next_cursor = None
     if len(found) > limit:
         next_cursor = encode_cursor("id", PageMark(page[-1].hex, page[-1]))
+    # DSR-RESTRICT, DSR-OBJECT: whoever restricted or objected is not contacted.
+    allowed_ids = [c for c in page if privacy.may_process(services, c, code)]
     return schemas.ContactableCustomers(
-        purpose_code=code, customer_ids=page, next_cursor=next_cursor
+        purpose_code=code, customer_ids=allowed_ids, next_cursor=next_cursor
     )
 
 

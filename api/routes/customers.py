@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from api import erasure, schemas
+from api import erasure, privacy, schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
 from api.paging import decode_cursor, encode_cursor, only_parameters
@@ -249,6 +249,8 @@ def check_read_for_purpose(
             f"no consent or agreement of this customer covers purpose {purpose!r}; "
             "read only for a purpose the customer agreed to",
         )
+    # DSR-RESTRICT, DSR-OBJECT: checked on the customer's events, so at once.
+    privacy.privacy_office(services).check_processing_allowed(row.customer_id, purpose)
 
 
 def check_purpose_open(services: Services, actor: Actor, purpose: str) -> None:

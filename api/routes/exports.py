@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from api import schemas
+from api import privacy, schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
 from api.paging import only_parameters
@@ -87,7 +87,13 @@ def export_customers_with_personal_fields(
     check_purpose_open(services, actor, body.purpose)
     wait_for_read_side(services, body.after_position)
     rows, next_cursor = customer_page(services, body.query)
-    included = [r for r in rows if r.has_basis_for(body.purpose)]
+    with_basis = [r for r in rows if r.has_basis_for(body.purpose)]
+    # DSR-RESTRICT, DSR-OBJECT: a restriction or an objection keeps them out too.
+    included = [
+        r
+        for r in with_basis
+        if privacy.may_process(services, r.customer_id, body.purpose)
+    ]
     disclosure = PersonalDataDisclosure(
         purpose_code=body.purpose,
         recipient=body.recipient,
@@ -99,7 +105,8 @@ def export_customers_with_personal_fields(
     written = services.crm.record_personal_data_export(actor, disclosure)
     headers = {
         "Export-Id": str(written.id),
-        "Excluded-Without-Basis": str(len(rows) - len(included)),
+        "Excluded-Without-Basis": str(len(rows) - len(with_basis)),
+        "Excluded-By-Objection-Or-Restriction": str(len(with_basis) - len(included)),
         **({"Next-Cursor": next_cursor} if next_cursor else {}),
     }
     lines = (

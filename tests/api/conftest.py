@@ -83,3 +83,17 @@ def registration(purpose: dict[str, Any], **personal: Any) -> dict[str, Any]:
     body.update(personal)
     body["consents"] = [consent_body(purpose)]
     return body
+
+
+@pytest.fixture
+def marketing_capture(services: Services) -> Any:
+    """A consent capture to a published notice, recorded straight to the CRM."""
+    from domain import Actor, ConsentCapture, notice_sha256
+
+    admin = Actor("u-admin", "admin")
+    services.crm.define_purpose(
+        admin, "offers", "Ưu đãi", "Offers", "consent", [("email", "basic")], 30
+    )
+    version, _ = services.crm.publish_notice(admin, "offers", "Ưu đãi.", "Offers.")
+    sha256 = notice_sha256("Ưu đãi.", "Offers.")
+    return ConsentCapture("offers", version, sha256, "web-form", "form-1")

@@ -52,12 +52,77 @@ ENDPOINTS: list[tuple[str, str, str, dict[str, Any] | None]] = [
     ("GET", "/v1/ledger/tile/{tile_path}", "ledger:read", None),
     ("GET", "/v1/ledger/proofs/inclusion", "ledger:read", None),
     ("GET", "/v1/ledger/proofs/consistency", "ledger:read", None),
+    ("POST", "/v1/dpo/requests", "requests:manage", {}),
+    ("GET", "/v1/dpo/requests", "requests:manage", None),
+    ("GET", "/v1/dpo/requests/overdue", "requests:manage", None),
+    ("GET", "/v1/dpo/requests/due-soon", "requests:manage", None),
+    ("GET", "/v1/dpo/requests/{request_id}", "requests:manage", None),
+    (
+        "POST",
+        "/v1/dpo/requests/{request_id}/identity-verification",
+        "requests:manage",
+        {},
+    ),
+    ("POST", "/v1/dpo/requests/{request_id}/acknowledgment", "requests:manage", {}),
+    ("POST", "/v1/dpo/requests/{request_id}/extension", "requests:manage", {}),
+    ("POST", "/v1/dpo/requests/{request_id}/refusal", "requests:manage", {}),
+    ("POST", "/v1/dpo/requests/{request_id}/fulfilment", "requests:manage", {}),
+    ("GET", "/v1/dpo/requests/{request_id}/access-package", "requests:manage", None),
+    (
+        "GET",
+        "/v1/dpo/customers/{customer_id}/consents/{purpose_code}/record",
+        "requests:manage",
+        None,
+    ),
+    (
+        "POST",
+        "/v1/dpo/customers/{customer_id}/restriction-lift",
+        "requests:manage",
+        {},
+    ),
+    ("POST", "/v1/dpo/complaints", "incidents:manage", {}),
+    ("GET", "/v1/dpo/complaints", "incidents:manage", None),
+    ("GET", "/v1/dpo/complaints/{complaint_id}", "incidents:manage", None),
+    ("POST", "/v1/dpo/complaints/{complaint_id}/assignment", "incidents:manage", {}),
+    ("POST", "/v1/dpo/complaints/{complaint_id}/closure", "incidents:manage", {}),
+    ("POST", "/v1/dpo/incidents", "incidents:manage", {}),
+    ("GET", "/v1/dpo/incidents", "incidents:manage", None),
+    ("GET", "/v1/dpo/incidents/{incident_id}", "incidents:manage", None),
+    ("POST", "/v1/dpo/incidents/{incident_id}/form", "incidents:manage", {}),
+    ("GET", "/v1/dpo/incidents/{incident_id}/notification", "incidents:manage", None),
+    ("POST", "/v1/dpo/incidents/{incident_id}/scope", "incidents:manage", {}),
+    (
+        "POST",
+        "/v1/dpo/incidents/{incident_id}/authority-notification",
+        "incidents:manage",
+        {},
+    ),
+    ("POST", "/v1/dpo/incidents/{incident_id}/closure", "incidents:manage", None),
+    ("GET", "/v1/dpo/reads", "incidents:manage", None),
+    ("GET", "/v1/dpo/stores", "assessment:manage", None),
+    ("GET", "/v1/dpo/suppression-list", "suppression:read", None),
+    ("POST", "/v1/dpo/transfers", "assessment:manage", {}),
+    ("GET", "/v1/dpo/dpia", "assessment:manage", None),
+]
+
+# Endpoints the issues make public on purpose: no token, rate-limited where they
+# take input (method, path, JSON body, status a stranger gets).
+PUBLIC_ENDPOINTS: list[tuple[str, str, dict[str, Any] | None, int]] = [
+    ("GET", "/v1/public/privacy", None, 200),
+    ("POST", "/v1/public/requests", {}, 422),
+    ("POST", "/v1/public/requests/form", None, 422),
 ]
 
 
 def concrete(path: str) -> str:
     return path.format(
-        code="marketing-email", customer_id=SOME_ID, purpose_code="x", tile_path="0/000"
+        code="marketing-email",
+        customer_id=SOME_ID,
+        purpose_code="x",
+        tile_path="0/000",
+        request_id=SOME_ID,
+        complaint_id=SOME_ID,
+        incident_id=SOME_ID,
     )
 
 
@@ -66,7 +131,18 @@ def test_every_route_is_in_the_role_matrix(client: TestClient) -> None:
     routes = {(method.upper(), path) for path in paths for method in paths[path]}
     routes.add(("GET", "/openapi.json"))  # served outside the description itself
 
-    assert routes == {(method, path) for method, path, _, _ in ENDPOINTS}
+    assert routes == {(method, path) for method, path, _, _ in ENDPOINTS} | {
+        (method, path) for method, path, _, _ in PUBLIC_ENDPOINTS
+    }
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), PUBLIC_ENDPOINTS)
+def test_public_endpoints_answer_without_a_token(
+    client: TestClient, method: str, path: str, body: Any, status: int
+) -> None:
+    response = client.request(method, path, json=body)
+
+    assert response.status_code == status
 
 
 @pytest.mark.parametrize(("method", "path", "permission", "body"), ENDPOINTS)
