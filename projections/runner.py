@@ -59,7 +59,7 @@ class ProjectionRunner:
         batch_size: int = 500,
         poll_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
-        settle_seconds: float = 0.05,
+        settle_seconds: float = 0.0,
     ) -> None:
         self.read_model = read_model
         self.database = database
