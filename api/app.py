@@ -37,28 +37,16 @@ logger = logging.getLogger(__name__)
 RETENTION_FIRST_DELAY = 60.0
 
 
-def background_work(
+def projection_work(
     services: Services, stop: threading.Event
 ) -> list[threading.Thread]:
-    """The projection runner, the ledger integrator unless another process runs
-    one, and on PostgreSQL the listener that wakes the runner."""
+    """The projection runners and, on PostgreSQL, the listener that wakes them."""
     work = [
         threading.Thread(
             target=runner.run, args=(stop,), name=f"projection {runner.read_model.name}"
         )
         for runner in services.runners
     ]
-    integrator = services.ledger_integrator()
-    try:
-        integrator.start()  # refuses a ledger that disagrees with its checkpoint
-    except IntegratorAlreadyRunning:
-        logger.info("another process integrates the ledger; this one serves only")
-    else:
-        work.append(
-            threading.Thread(
-                target=integrator.run, args=(stop,), name="the ledger integrator"
-            )
-        )
     if services.settings.uses_postgres:
         notifications = EventNotifications(
             services.settings.database_url,
@@ -84,6 +72,30 @@ def background_work(
     return work
 
 
+def background_work(
+    services: Services, stop: threading.Event, *, projections: bool = True
+) -> list[threading.Thread]:
+    """The projection runners (unless `projections` is false), the ledger
+    integrator unless another process runs one, and on PostgreSQL the listener
+    that wakes the runners."""
+    work = projection_work(services, stop) if projections else []
+    integrator = services.ledger_integrator()
+    try:
+        integrator.start()  # refuses a ledger that disagrees with its checkpoint
+    except IntegratorAlreadyRunning:
+        logger.info("another process integrates the ledger; this one serves only")
+    else:
+        work.append(
+            threading.Thread(
+                target=integrator.run,
+                args=(stop,),
+                name="the ledger integrator",
+                daemon=True,
+            )
+        )
+    return work
+
+
 def ledger_self_audit(security: SecurityOps, stop: threading.Event) -> threading.Thread:
     """The scheduled full ledger audit (daily by default)."""
     return threading.Thread(
@@ -101,7 +113,13 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        threads = background_work(services, stop) if run_background_work else []
+        threads = (
+            background_work(
+                services, stop, projections=services.settings.serve_projections
+            )
+            if run_background_work
+            else []
+        )
         if run_background_work:
             threads.append(ledger_self_audit(security, stop))
         for thread in threads:

@@ -1,10 +1,11 @@
-"""The `ledgercrm` command: init, serve, token create, demo, ledger."""
+"""The `ledgercrm` command: init, serve, projections, import, token, demo, ledger."""
 
 import argparse
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from api.access import TokenError
@@ -125,6 +126,8 @@ def serve(settings: Settings, arguments: argparse.Namespace) -> int:
             f"no wrapping key at {settings.key_file}; run `ledgercrm init` first, or "
             "set LEDGERCRM_WRAPPING_KEY_FILE (or the LEDGERCRM_PKCS11_* settings)"
         )
+    if arguments.no_projections:
+        settings = settings.model_copy(update={"serve_projections": False})
     tls = _tls_files(settings)
     services = open_services(settings)
     try:
@@ -158,6 +161,142 @@ def _tls_files(settings: Settings) -> tuple[str, str] | None:
         if not path.is_file():
             raise SettingsError(f"TLS file {path} does not exist or is not a file")
     return str(certificate), str(key)
+
+
+def run_projections(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Runs every projection runner alone, until interrupted (SIGINT or SIGTERM)."""
+    import signal
+    import threading
+
+    from api.app import projection_work
+    from api.wiring import open_services
+
+    stop = threading.Event()
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.set())
+    services = open_services(settings)
+    try:
+        threads = projection_work(services, stop)
+        for thread in threads:
+            thread.start()
+        stop.wait()
+        services.wake_runners()
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        services.close()
+    return 0
+
+
+def projection_status(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Prints each projection's position, the head and the lag."""
+    import json
+
+    from api.wiring import open_services
+    from projections.rebuild import rebuilds_in_progress
+
+    services = open_services(settings)
+    try:
+        head = services.runner.head()
+        rebuilding = rebuilds_in_progress(services.read_models)
+        rows: list[dict[str, object]] = []
+        for runner in services.runners:
+            name = runner.read_model.name
+            positions = {name: runner.position()}
+            if name in rebuilding:
+                positions[f"{name} (rebuilding)"] = rebuilding[name]
+            rows += [
+                {"name": shown, "position": at, "head": head, "lag": max(0, head - at)}
+                for shown, at in positions.items()
+            ]
+    finally:
+        services.close()
+    if arguments.json:
+        print(json.dumps({"head": head, "projections": rows}, indent=2))
+        return 0
+    width = max(len("projection"), *(len(str(row["name"])) for row in rows))
+    print(f"{'projection':<{width}}  {'position':>10}  {'head':>10}  {'lag':>10}")
+    for row in rows:
+        print(
+            f"{row['name']:<{width}}  {row['position']:>10,}  {row['head']:>10,}  "
+            f"{row['lag']:>10,}"
+        )
+    return 0
+
+
+def rebuild_projections(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Rebuilds one projection, or all, from the first event, beside the live rows."""
+    from tqdm import tqdm
+
+    from api.wiring import open_services
+    from projections.rebuild import RebuildError, rebuild
+
+    services = open_services(settings)
+    try:
+        try:
+            runners = (
+                [services.runner_named(arguments.name)]
+                if arguments.name
+                else services.runners
+            )
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+        for runner in runners:
+            name = runner.read_model.name
+            with tqdm(unit="event", desc=name, disable=arguments.quiet) as bar:
+
+                def progress(done: int, total: int) -> None:
+                    bar.total = total
+                    bar.update(done - bar.n)
+
+                try:
+                    reached = rebuild(runner, progress=progress)
+                except RebuildError as error:
+                    raise SettingsError(str(error)) from None
+            print(f"rebuilt {name} up to position {reached}; it now serves")
+    finally:
+        services.close()
+    return 0
+
+
+def import_customers(settings: Settings, arguments: argparse.Namespace) -> int:
+    """Registers the customers of a CSV file; reports each refused row."""
+    from tqdm import tqdm
+
+    from api.importer import ImportFileError, check_file
+    from api.importer import import_customers as run_import
+    from api.wiring import open_services
+    from domain import Actor
+
+    try:
+        rows = check_file(arguments.file)
+    except ImportFileError as error:
+        raise SettingsError(str(error)) from None
+    services = open_services(settings)
+    try:
+        with tqdm(
+            total=rows, unit="row", desc="importing", disable=arguments.quiet
+        ) as bar:
+            report = run_import(
+                services.crm,
+                Actor(arguments.by, "sales"),
+                arguments.file,
+                batch_size=settings.import_batch_size,
+                progress=bar.update,
+            )
+    except ImportFileError as error:
+        raise SettingsError(str(error)) from None
+    finally:
+        services.close()
+    for refused in report.refused:
+        print(
+            f"{arguments.file}, line {refused.line}: {refused.reason}", file=sys.stderr
+        )
+    print(
+        f"imported {report.imported} customers up to position {report.position}; "
+        f"refused {len(report.refused)} rows (nothing of them was stored)"
+    )
+    return 1 if report.refused else 0
 
 
 def declare_store_regions(services: "Services") -> None:
@@ -501,7 +640,43 @@ def _parser() -> argparse.ArgumentParser:
         "--demo", action="store_true", help="also load the demo data set"
     )
     init_parser.set_defaults(command=init)
-    commands.add_parser("serve", help="serve the HTTP API").set_defaults(command=serve)
+    serve_parser = commands.add_parser("serve", help="serve the HTTP API")
+    serve_parser.add_argument(
+        "--no-projections",
+        action="store_true",
+        help="do not run the projection runners here (`projections run` does); "
+        "the same as LEDGERCRM_SERVE_PROJECTIONS=false",
+    )
+    serve_parser.set_defaults(command=serve)
+    projections = commands.add_parser("projections", help="the read models")
+    projection_commands = projections.add_subparsers(required=True, metavar="ACTION")
+    projection_commands.add_parser(
+        "run", help="run the projection runners alone, until interrupted"
+    ).set_defaults(command=run_projections)
+    status = projection_commands.add_parser(
+        "status", help="each projection's position, the head and the lag"
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(command=projection_status)
+    rebuild = projection_commands.add_parser(
+        "rebuild", help="rebuild from the first event; the old rows serve meanwhile"
+    )
+    rebuild.add_argument("name", nargs="?", help="one projection; default all")
+    rebuild.add_argument("--quiet", action="store_true", help="no progress bar")
+    rebuild.set_defaults(command=rebuild_projections)
+    importing = commands.add_parser("import", help="import data from files")
+    import_commands = importing.add_subparsers(required=True, metavar="WHAT")
+    customers_import = import_commands.add_parser(
+        "customers", help="register customers from a CSV file (docs/operators.md)"
+    )
+    customers_import.add_argument("file", type=Path, help="a UTF-8 CSV file")
+    customers_import.add_argument(
+        "--by",
+        required=True,
+        help="who is responsible for the import; recorded on every event",
+    )
+    customers_import.add_argument("--quiet", action="store_true", help="no progress")
+    customers_import.set_defaults(command=import_customers)
     commands.add_parser("demo", help="load the demo data set").set_defaults(
         command=demo
     )

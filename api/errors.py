@@ -2,6 +2,7 @@
 
 import logging
 
+from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -27,6 +28,7 @@ from domain.incidents import RecordClosedError, RecordNotFoundError
 from domain.residency import CrossBorderTransferError
 from domain.subject_requests import RequestNotFoundError, RequestStateError
 from ledger import LedgerLookupError
+from projections import StorageError
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StorageError, _unavailable)
+    app.add_exception_handler(PersistenceError, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -139,6 +143,22 @@ async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
         codes.get(error.status_code, "http_error"),
         str(error.detail),
         headers=getattr(error, "headers", None),
+    )
+
+
+async def _unavailable(request: Request, error: Exception) -> JSONResponse:
+    """A database that does not answer (restart, failover): retry, not a 500."""
+    logger.warning(
+        "database unavailable on %s %s (%s)",
+        request.method,
+        request.url.path,
+        type(error.__cause__ or error).__name__,
+    )
+    return error_response(
+        503,
+        "database_unavailable",
+        "the database does not answer right now; retry in a few seconds",
+        headers={"Retry-After": "2"},
     )
 
 

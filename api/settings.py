@@ -80,6 +80,17 @@ class Settings(BaseSettings):
     read_wait_seconds: float = Field(
         5.0, ge=0, le=60, description="longest a read waits for its projection"
     )
+    serve_projections: bool = Field(
+        True,
+        description="`serve` runs the projection runners in-process; set false "
+        "when `ledgercrm projections run` runs them apart",
+    )
+    import_batch_size: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="customers `ledgercrm import customers` records per transaction",
+    )
     controller_name: str = Field(
         "LedgerCRM operator", description="the firm that controls the personal data"
     )

@@ -1,7 +1,8 @@
 """Builds the running parts from settings: stores, keys, the CRM and its read model."""
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -146,6 +147,29 @@ class Services:
             self.lookup_runner,
         ]
 
+    def runner_named(self, name: str) -> ProjectionRunner:
+        """The runner of the read model called `name`; ValueError names the others."""
+        for runner in self.runners:
+            if runner.read_model.name == name:
+                return runner
+        known = ", ".join(r.read_model.name for r in self.runners)
+        raise ValueError(f"no projection named {name!r}; known: {known}")
+
+    def wait_for_read_side(
+        self,
+        position: int,
+        timeout: float,
+        runners: Sequence[ProjectionRunner] | None = None,
+    ) -> bool:
+        """Read your own writes: True once the read models of `runners` (default
+        the customers read model) have applied `position`, False if `timeout`
+        seconds passed first."""
+        deadline = time.monotonic() + timeout
+        for runner in runners or [self.runner]:
+            if not runner.wait_for(position, max(0.0, deadline - time.monotonic())):
+                return False
+        return True
+
     def wake_runners(self) -> None:
         for runner in self.runners:
             runner.news.set()
@@ -175,7 +199,8 @@ def open_services(settings: Settings) -> Services:
     data_keys = DataKeys(key_store, open_wrapping_keys(settings))
     data_keys.check_wrapping_keys()  # a wrong key file stops here, naming it
     crm = NotifyingCRM(event_store_env(settings), shredder=CryptoShredder(data_keys))
-    read_models = _database(settings, SQLITE_READ_MODELS)
+    # Read models replay from the events: their commits need not wait for disk.
+    read_models = _database(settings, SQLITE_READ_MODELS, durable=False)
     mapper = cast(PersonalDataMapper, crm.mapper)
     customers = CustomersById(read_models.dialect)
     erasures = Erasures(read_models.dialect)
@@ -260,10 +285,12 @@ def open_key_store(settings: Settings) -> KeyStore:
     return SQLiteKeyStore(_data_file(settings, SQLITE_KEYS))
 
 
-def _database(settings: Settings, sqlite_file: str) -> Database:
+def _database(
+    settings: Settings, sqlite_file: str, *, durable: bool = True
+) -> Database:
     if settings.uses_postgres:
-        return PostgresDatabase(settings.database_url)
-    return SQLiteDatabase(_data_file(settings, sqlite_file))
+        return PostgresDatabase(settings.database_url, durable=durable)
+    return SQLiteDatabase(_data_file(settings, sqlite_file), durable=durable)
 
 
 def _data_file(settings: Settings, name: str) -> Path:

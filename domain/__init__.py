@@ -11,6 +11,7 @@ from domain.application import (
     PersonalDataKeys,
     PersonalDataRead,
     PersonalDetails,
+    Registration,
     Written,
 )
 from domain.customer import Customer
@@ -33,6 +34,7 @@ __all__ = [
     "PersonalDataRead",
     "PersonalDetails",
     "Purpose",
+    "Registration",
     "Written",
     "notice_sha256",
     "purpose_id",

@@ -1,9 +1,9 @@
 """The CRM application service: every command checks its rules, then records events."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, NamedTuple, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -17,6 +17,7 @@ from domain.children import RELATIONSHIPS, Representative, check_child_consent
 from domain.customer import CHANNELS, STAGES, Customer
 from domain.errors import (
     CustomerNotFoundError,
+    DomainError,
     InteractionNotFoundError,
     InvalidValueError,
     NoBasisError,
@@ -120,6 +121,15 @@ class CustomerProfile:
     tags: list[str] = field(default_factory=list)
     jurisdiction: str = "VN"
     province: str = ""
+
+
+class Registration(NamedTuple):
+    """One customer to register: what `CRM.register_customer` takes."""
+
+    details: PersonalDetails
+    profile: CustomerProfile
+    consents: Sequence[ConsentCapture] = ()
+    agreements: Sequence[AgreementCapture] = ()
 
 
 class ShreddedDataKey(Protocol):
@@ -229,6 +239,44 @@ class CRM(Application[UUID]):
         consents: Sequence[ConsentCapture] = (),
         agreements: Sequence[AgreementCapture] = (),
     ) -> Written:
+        customer = self._new_customer(actor, details, profile, consents, agreements)
+        return self._save(customer)
+
+    def register_customers(
+        self, actor: Actor, registrations: Sequence[Registration]
+    ) -> list[Written | DomainError]:
+        """Registers many customers in one transaction, each under every rule of
+        `register_customer`; a registration that breaks a rule is left out and
+        answered with its error, in the place of its Written."""
+        outcomes: list[Customer | DomainError] = []
+        purposes: dict[str, Purpose] = {}  # read once per batch, not per customer
+
+        def purpose(code: str) -> Purpose:
+            if code not in purposes:
+                purposes[code] = self.purpose(code)
+            return purposes[code]
+
+        for registration in registrations:
+            try:
+                outcomes.append(self._new_customer(actor, *registration, purpose))
+            except DomainError as error:
+                outcomes.append(error)
+        customers = [c for c in outcomes if isinstance(c, Customer)]
+        positions = self._save_many(customers) if customers else {}
+        return [
+            Written(c.id, positions[c.id]) if isinstance(c, Customer) else c
+            for c in outcomes
+        ]
+
+    def _new_customer(
+        self,
+        actor: Actor,
+        details: PersonalDetails,
+        profile: CustomerProfile,
+        consents: Sequence[ConsentCapture] = (),
+        agreements: Sequence[AgreementCapture] = (),
+        purpose: Callable[[str], Purpose] | None = None,
+    ) -> Customer:
         personal = _valid_personal_details(details)
         jurisdiction = valid.jurisdiction(profile.jurisdiction)
         customer = Customer._create(
@@ -244,8 +292,8 @@ class CRM(Application[UUID]):
         if not (consents or agreements):
             raise NoBasisError(NO_BASIS)
         # Capturing checks each purpose is active, so a captured basis holds.
-        self._capture_bases(actor, customer, consents, agreements)
-        return self._save(customer)
+        self._capture_bases(actor, customer, consents, agreements, purpose)
+        return customer
 
     def give_consent(
         self, actor: Actor, customer_id: UUID, consent: ConsentCapture
@@ -454,9 +502,11 @@ class CRM(Application[UUID]):
         customer: Customer,
         consents: Sequence[ConsentCapture],
         agreements: Sequence[AgreementCapture],
+        purpose: Callable[[str], Purpose] | None = None,
     ) -> None:
+        purpose = purpose or self.purpose
         for consent in consents:
-            notice = self._consented_notice(consent)
+            notice = self._consented_notice(consent, purpose)
             channel = valid.one_of("channel", consent.channel, CHANNELS)
             evidence = valid.text("evidence_ref", consent.evidence_ref)
             representative = _representative(consent.representative)
@@ -477,13 +527,15 @@ class CRM(Application[UUID]):
                     str(actor),
                 )
         for agreement in agreements:
-            self._check_purpose_basis(agreement.purpose_code, "agreement")
+            self._check_purpose_basis(purpose(agreement.purpose_code), "agreement")
             reference = valid.text("agreement_ref", agreement.agreement_ref)
             customer.record_agreement(agreement.purpose_code, reference, str(actor))
 
-    def _consented_notice(self, consent: ConsentCapture) -> dict[str, Any]:
+    def _consented_notice(
+        self, consent: ConsentCapture, purpose_of: Callable[[str], Purpose]
+    ) -> dict[str, Any]:
         """CONSENT-INFORMED: the consent names a published notice and its exact text."""
-        purpose = self._check_purpose_basis(consent.purpose_code, "consent")
+        purpose = self._check_purpose_basis(purpose_of(consent.purpose_code), "consent")
         notice = purpose.notice(consent.notice_version)
         if notice is None:
             raise NoticeMismatchError(
@@ -498,8 +550,8 @@ class CRM(Application[UUID]):
             )
         return notice
 
-    def _check_purpose_basis(self, code: str, basis: str) -> Purpose:
-        purpose = self.purpose(code)
+    def _check_purpose_basis(self, purpose: Purpose, basis: str) -> Purpose:
+        code = purpose.code
         purpose.check_active()
         if purpose.legal_basis != basis:
             raise WrongBasisError(
@@ -507,6 +559,13 @@ class CRM(Application[UUID]):
                 + BASIS_ADVICE[purpose.legal_basis]
             )
         return purpose
+
+    def _save_many(self, aggregates: Sequence[Aggregate]) -> dict[UUID, int]:
+        """Saves in one transaction; each aggregate's id with its last position."""
+        positions: dict[UUID, int] = {}
+        for recording in self.save(*aggregates):
+            positions[recording.domain_event.originator_id] = recording.notification.id
+        return positions
 
     def _save(self, aggregate: Aggregate) -> Written:
         recordings = self.save(aggregate)

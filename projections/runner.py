@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
+from functools import singledispatchmethod
 from typing import Any, Protocol
 
 from eventsourcing.persistence import (
@@ -12,15 +14,24 @@ from eventsourcing.persistence import (
     Notification,
     PersistenceError,
 )
+from eventsourcing.utils import TopicError, resolve_topic
 
 from projections.positions import SCHEMA as POSITIONS_SCHEMA
-from projections.positions import read_position, table, write_position
-from projections.sql import Database, Dialect, StorageError
+from projections.positions import lock_position, read_position, write_position
+from projections.sql import BatchingCursor, Database, Dialect, StorageError
 
 logger = logging.getLogger(__name__)
 
 
 class ReadModel(Protocol):
+    """A read model: its name (also its position's), its tables' DDL per dialect
+    (`CREATE TABLE` / `CREATE INDEX` statements, which `projections rebuild` reads
+    to find the tables to build aside), and how an event changes its rows.
+
+    Optional: `handles(topic) -> bool`, to say which events `apply` wants; without
+    it, see `handles_topic`. Events it does not want are neither decoded nor
+    applied, and the position still moves past them."""
+
     name: str
     schema: dict[Dialect, str]
 
@@ -47,6 +58,8 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.5,
+        max_backoff_seconds: float = 30.0,
+        settle_seconds: float = 0.0,
     ) -> None:
         self.read_model = read_model
         self.database = database
@@ -54,14 +67,23 @@ class ProjectionRunner:
         self.mapper = mapper
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
+        self.max_backoff_seconds = max_backoff_seconds
+        self.settle_seconds = settle_seconds
         self.news = threading.Event()
         self._advanced = threading.Condition()
+        self._handled: dict[str, bool] = {}
+        self._last_batch_at = 0.0
+        self._batch_statements = database.dialect == "postgres"
         database.create(POSITIONS_SCHEMA)
         database.create(read_model.schema)
 
     def position(self) -> int:
         with self.database.transaction() as cursor:
             return read_position(cursor, self.database.dialect, self.read_model.name)
+
+    def head(self) -> int:
+        """The last notification id recorded: where the read model is heading."""
+        return self.recorder.max_notification_id() or 0
 
     def run_once(self) -> int:
         """Applies the next batch, if any; returns how many events it applied."""
@@ -71,12 +93,24 @@ class ProjectionRunner:
         )
         if not notifications:
             return 0
-        events = [self.mapper.to_sealed_domain_event(n) for n in notifications]
-        with self.database.transaction() as cursor:
+        self._last_batch_at = time.monotonic()
+        # Only the events the read model answers for are decoded and applied;
+        # the position still moves past the others.
+        events = [
+            (self.mapper.to_sealed_domain_event(n), n.id)
+            for n in notifications
+            if self._handles(n.topic)
+        ]
+        with self.database.pipelined_transaction() as cursor:
             if self._lock_position(cursor) != start:
                 return 0  # another runner applied this batch first
-            for event, notification in zip(events, notifications, strict=True):
-                self.read_model.apply(event, cursor, notification.id)
+            # On PostgreSQL, runs of the same statement go out together.
+            batching = BatchingCursor(cursor) if self._batch_statements else None
+            apply = self.read_model.apply  # a singledispatchmethod binds per access
+            for event, position in events:
+                apply(event, batching or cursor, position)
+            if batching:
+                batching.flush()
             end = notifications[-1].id
             write_position(cursor, self.database.dialect, self.read_model.name, end)
         with self._advanced:
@@ -84,25 +118,51 @@ class ProjectionRunner:
         return len(notifications)
 
     def run(self, stop: threading.Event) -> None:
-        """Keeps the read model up to date until `stop` is set; survives outages."""
-        logger.info(
-            "projection %s started at %d", self.read_model.name, self.position()
-        )
+        """Keeps the read model up to date until `stop` is set.
+
+        Supervised: a lost database connection, or any other failure of a batch,
+        rolls the batch back and is retried after a pause that doubles up to
+        `max_backoff_seconds`, so that a runner never dies silently; it resumes
+        from its committed position once the database answers again.
+        """
+        name = self.read_model.name
+        logger.info("projection %s started", name)
+        backoff = 0.0
         while not stop.is_set():
             try:
                 applied = self.run_once()
             except (StorageError, PersistenceError):
+                backoff = min(max(2 * backoff, 0.5), self.max_backoff_seconds)
                 logger.warning(
-                    "projection %s cannot reach its database; retrying",
-                    self.read_model.name,
+                    "projection %s cannot reach its database; retrying in %.1f s",
+                    name,
+                    backoff,
                     exc_info=True,
                 )
-                stop.wait(1.0)
+                stop.wait(backoff)
                 continue
+            except Exception:
+                backoff = min(max(2 * backoff, 0.5), self.max_backoff_seconds)
+                logger.exception(
+                    "projection %s failed to apply a batch; retrying in %.1f s",
+                    name,
+                    backoff,
+                )
+                stop.wait(backoff)
+                continue
+            if backoff:
+                logger.info("projection %s resumed at %d", name, self.position())
+                backoff = 0.0
             if applied == 0:
-                self.news.wait(self.poll_seconds)
+                if self.news.wait(self.poll_seconds):
+                    # Under a stream of events, take at most one batch per
+                    # `settle_seconds` so that events gather into batches instead
+                    # of a transaction each; after a quiet spell, go at once.
+                    since = time.monotonic() - self._last_batch_at
+                    if since < self.settle_seconds:
+                        stop.wait(self.settle_seconds - since)
                 self.news.clear()
-        logger.info("projection %s stopped", self.read_model.name)
+        logger.info("projection %s stopped", name)
 
     def catch_up(self) -> int:
         """Applies everything recorded so far; returns how many events it applied."""
@@ -122,20 +182,41 @@ class ProjectionRunner:
                 self._advanced.wait(min(remaining, 0.05))
         return True
 
+    def _handles(self, topic: str) -> bool:
+        handles = self._handled.get(topic)
+        if handles is None:
+            handles = self._handled[topic] = handles_topic(self.read_model, topic)
+        return handles
+
     def _lock_position(self, cursor: Any) -> int:
-        dialect = self.database.dialect
-        positions = table(dialect, "projection_positions")
-        if dialect == "postgres":
-            cursor.execute(
-                f"INSERT INTO {positions} (name, position) "
-                "VALUES (%s, 0) ON CONFLICT DO NOTHING",
-                (self.read_model.name,),
-            )
-            cursor.execute(
-                f"SELECT position FROM {positions} WHERE name = %s FOR UPDATE",
-                (self.read_model.name,),
-            )
-            row = cursor.fetchone()
-            return int(row[0]) if row else 0
-        # SQLite: BEGIN IMMEDIATE already holds the database's write lock.
-        return read_position(cursor, dialect, self.read_model.name)
+        return lock_position(cursor, self.database.dialect, self.read_model.name)
+
+
+def handles_topic(read_model: ReadModel, topic: str) -> bool:
+    """Whether `read_model.apply` does anything with events of `topic`.
+
+    A read model may answer itself (an optional `handles(topic)` method). Else,
+    when `apply` is a `functools.singledispatchmethod` whose default (the `object`
+    implementation) does nothing, events that dispatch to that default are not
+    handled; any other `apply` handles every event.
+    """
+    handles = getattr(read_model, "handles", None)
+    if handles is not None:
+        return bool(handles(topic))
+    apply = inspect.getattr_static(read_model, "apply", None)
+    if not isinstance(apply, singledispatchmethod):
+        return True
+    try:
+        event_class = resolve_topic(topic)
+    except TopicError:
+        return True
+    default = apply.dispatcher.registry[object]
+    if getattr(default, "__code__", None) is None or (
+        default.__code__.co_code != _does_nothing.__code__.co_code
+    ):
+        return True  # a default that does something handles every event
+    return apply.dispatcher.dispatch(event_class) is not default
+
+
+def _does_nothing(self: Any, event: Any, cursor: Any, position: int) -> None:
+    """The body of a default `apply` that skips events (a docstring at most)."""

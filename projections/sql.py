@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +25,10 @@ class StorageError(Exception):
     """A read-model database failed; the driver error is chained as the cause."""
 
 
+class LockTaken(Exception):
+    """Another process holds the named lock."""
+
+
 class Cursor(ABC):
     @abstractmethod
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
@@ -33,6 +40,71 @@ class Cursor(ABC):
     @abstractmethod
     def fetchall(self) -> list[tuple[Any, ...]]: ...
 
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Runs one statement once per row of parameters."""
+        for params in rows:
+            self.execute(statement, params)
+
+
+_RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|SHOW|TABLE)\b|\bRETURNING\b", re.I)
+
+
+# INSERT INTO t (a, b) VALUES (%s, %s) and nothing after it: safe to send as one
+# multi-row INSERT (ON CONFLICT ... DO UPDATE could meet the same key twice).
+_PLAIN_INSERT = re.compile(
+    r"^(\s*INSERT\s+INTO\s+[\w.]+\s*\([^()]*\)\s*VALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))\s*$",
+    re.I,
+)
+_MAX_PARAMETERS = 30_000  # PostgreSQL allows 65,535 per statement
+
+
+class BatchingCursor(Cursor):
+    """Holds back statements that return no rows and sends each run of the same
+    statement at once (`executemany`); a statement that returns rows is sent at
+    once, after everything held back, so effects keep their order. `flush()`
+    before the transaction ends."""
+
+    def __init__(self, cursor: Cursor) -> None:
+        self._cursor = cursor
+        self._statement: str | None = None
+        self._rows: list[Sequence[Any]] = []
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        if _RETURNS_ROWS.search(statement):
+            self.flush()
+            self._cursor.execute(statement, params)
+            return
+        if statement != self._statement:
+            self.flush()
+            self._statement = statement
+        self._rows.append(params)
+
+    def flush(self) -> None:
+        if self._statement is None:
+            return
+        statement, rows = self._statement, self._rows
+        self._statement, self._rows = None, []
+        values = _PLAIN_INSERT.match(statement)
+        if len(rows) == 1:
+            self._cursor.execute(statement, rows[0])
+        elif values:  # one multi-row INSERT per chunk: one round trip, one parse
+            per_chunk = max(1, _MAX_PARAMETERS // max(1, len(rows[0])))
+            for first in range(0, len(rows), per_chunk):
+                chunk = rows[first : first + per_chunk]
+                self._cursor.execute(
+                    statement[: values.end(1)]
+                    + ", ".join([values.group(2)] * len(chunk)),
+                    [value for params in chunk for value in params],
+                )
+        else:
+            self._cursor.executemany(statement, rows)
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self._cursor.fetchall()
+
 
 class Database(ABC):
     """Transactions on one database; statements use %s placeholders on both."""
@@ -42,6 +114,17 @@ class Database(ABC):
     @abstractmethod
     def transaction(self) -> Any:
         """A context manager yielding a Cursor; commits on success, else rolls back."""
+
+    def exclusive(self, name: str) -> Any:
+        """A context manager holding a lock named `name` across processes while
+        it is open; LockTaken if another holder has it."""
+        raise NotImplementedError
+
+    def pipelined_transaction(self) -> Any:
+        """A transaction for many statements whose results are mostly not read:
+        on PostgreSQL they are sent without waiting for each answer (pipeline
+        mode; a fetch waits for what was sent before it)."""
+        return self.transaction()
 
     @abstractmethod
     def close(self) -> None: ...
@@ -90,7 +173,7 @@ class SQLiteDatabase(Database):
         cursor.execute(f"SELECT name FROM pragma_table_info('{table}')")
         return column in {row[0] for row in cursor.fetchall()}
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, durable: bool = True) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.RLock()
@@ -98,6 +181,8 @@ class SQLiteDatabase(Database):
             path, check_same_thread=False, isolation_level=None, timeout=30
         )
         self._connection.execute("PRAGMA journal_mode=WAL")
+        if not durable:  # see PostgresDatabase
+            self._connection.execute("PRAGMA synchronous=NORMAL")
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -115,6 +200,19 @@ class SQLiteDatabase(Database):
             finally:
                 cursor.close()
 
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
+        handle = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockTaken(f"another process holds {lock_path}") from None
+            yield
+        finally:
+            os.close(handle)  # closing releases the lock
+
     def close(self) -> None:
         self._connection.close()
 
@@ -126,6 +224,9 @@ class _PostgresCursor(Cursor):
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(statement.encode(), tuple(params))
 
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(statement.encode(), [tuple(row) for row in rows])
+
     def fetchone(self) -> tuple[Any, ...] | None:
         row: tuple[Any, ...] | None = self._cursor.fetchone()
         return row
@@ -135,14 +236,29 @@ class _PostgresCursor(Cursor):
 
 
 class PostgresDatabase(Database):
-    """A connection pool on one PostgreSQL database."""
+    """A connection pool on one PostgreSQL database.
+
+    With `durable=False` a commit returns before it is flushed to disk (SQLite:
+    synchronous=NORMAL; PostgreSQL: synchronous_commit=off): a power loss may
+    undo the last commits, never part of one. That suits read models, whose rows
+    and projection_position commit together and which replay from the events.
+    """
 
     dialect: Dialect = "postgres"
 
-    def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
+    def __init__(
+        self, conninfo: str, *, max_size: int = 8, durable: bool = True
+    ) -> None:
+        self.conninfo = conninfo
+        self._max_size = max_size
         try:
             self._pool = ConnectionPool(
-                conninfo, min_size=1, max_size=max_size, open=True, timeout=10
+                conninfo,
+                kwargs={} if durable else {"options": "-c synchronous_commit=off"},
+                min_size=1,
+                max_size=max_size,
+                open=True,
+                timeout=10,
             )
         except psycopg.Error as error:
             raise StorageError("cannot connect to PostgreSQL") from error
@@ -150,9 +266,54 @@ class PostgresDatabase(Database):
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
         try:
+            with self._begun() as connection, connection.cursor() as cursor:
+                yield _PostgresCursor(cursor)
+        except psycopg.Error as error:
+            raise StorageError("PostgreSQL failed") from error
+
+    @contextmanager
+    def _begun(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled connection inside a transaction. A connection cut while it sat
+        in the pool (restart, failover) fails at BEGIN, before any work: the pool
+        drops it and the next is tried, so callers never see it (and no check
+        round trip is spent on every checkout)."""
+        failures = 0
+        while True:
+            with ExitStack() as stack:
+                connection = stack.enter_context(self._pool.connection())
+                try:
+                    stack.enter_context(connection.transaction())
+                except psycopg.OperationalError:
+                    failures += 1
+                    if failures > self._max_size:
+                        raise
+                    continue
+                yield connection
+                return
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """A session advisory lock on a connection of its own."""
+        key = int.from_bytes(
+            hashlib.sha256(name.encode()).digest()[:8], "big", signed=True
+        )
+        try:
+            with psycopg.connect(self.conninfo, autocommit=True) as connection:
+                row = connection.execute(
+                    "SELECT pg_try_advisory_lock(%s)", (key,)
+                ).fetchone()
+                if not (row and row[0]):
+                    raise LockTaken(f"another process holds the lock {name!r}")
+                yield
+        except psycopg.Error as error:
+            raise StorageError("PostgreSQL failed") from error
+
+    @contextmanager
+    def pipelined_transaction(self) -> Iterator[Cursor]:
+        try:
             with (
-                self._pool.connection() as connection,
-                connection.transaction(),
+                self._begun() as connection,
+                connection.pipeline(),
                 connection.cursor() as cursor,
             ):
                 yield _PostgresCursor(cursor)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from api import privacy, schemas
 from api.auth import ServicesDep, allowed
 from api.paging import decode_cursor, encode_cursor, only_parameters
-from api.routes.customers import AfterPosition, wait_for_read_side
+from api.read_your_writes import AfterPosition, wait_for_read_side
 from api.wiring import Services
 from domain import Actor
 from domain.errors import CustomerNotFoundError

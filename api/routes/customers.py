@@ -1,6 +1,5 @@
 """Customers: registration, consents, contact details, purpose-bound reads, erasure."""
 
-import time
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -10,6 +9,7 @@ from api import erasure, privacy, schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
 from api.paging import decode_cursor, encode_cursor, only_parameters
+from api.read_your_writes import AfterPosition, wait_for_read_side
 from api.roles import may
 from api.wiring import Services
 from crypto_shredding import SealedValue
@@ -21,7 +21,7 @@ from domain import (
     PersonalDetails,
 )
 from domain.errors import CustomerNotFoundError
-from projections import CustomerFilter, CustomerRow, PageMark, ProjectionRunner
+from projections import CustomerFilter, CustomerRow, PageMark
 from projections.customers_by_id import sort_value
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
@@ -31,10 +31,6 @@ PersonalReader = Annotated[Actor, Depends(allowed("customers:read-personal"))]
 Eraser = Annotated[Actor, Depends(allowed("customers:erase"))]
 DSR_PURPOSE = "data-subject-request"
 LIST_PARAMETERS = (*schemas.CustomerQuery.model_fields, "after_position")
-AfterPosition = Annotated[
-    int | None,
-    Query(ge=0, description="wait until the read side has applied this position"),
-]
 
 
 @router.post("", status_code=201, response_model=schemas.Written)
@@ -171,8 +167,14 @@ def erase_customer(
 @router.get(
     "/{customer_id}/erasure-certificate", response_model=schemas.ErasureCertificate
 )
-def erasure_certificate(customer_id: UUID, actor: Eraser, services: ServicesDep) -> Any:
+def erasure_certificate(
+    customer_id: UUID,
+    actor: Eraser,
+    services: ServicesDep,
+    after_position: AfterPosition = None,
+) -> Any:
     """The certificate of a completed erasure, with its ledger proof once signed."""
+    wait_for_read_side(services, after_position, services.erasure_runner)
     return erasure.erasure_certificate(services, customer_id)
 
 
@@ -211,24 +213,6 @@ def customer_page(
     last = page[-1]
     mark = PageMark(sort_value(last, query.sort), last.customer_id)
     return page, encode_cursor(query.sort, mark)
-
-
-def wait_for_read_side(
-    services: Services, position: int | None, *runners: ProjectionRunner
-) -> None:
-    """Read your own writes: wait (bounded) until the read models have `position`;
-    the customers read model unless other runners are named."""
-    if position is None:
-        return
-    deadline = time.monotonic() + services.settings.read_wait_seconds
-    for runner in runners or (services.runner,):
-        if not runner.wait_for(position, max(0.0, deadline - time.monotonic())):
-            raise ApiError(
-                503,
-                "read_side_behind",
-                f"the read side has not reached position {position} yet; retry shortly",
-                headers={"Retry-After": "1"},
-            )
 
 
 def readable_customer(

@@ -14,14 +14,13 @@ from api import privacy, schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
 from api.paging import only_parameters
+from api.read_your_writes import AfterPosition, wait_for_read_side
 from api.routes.customers import (
     DSR_PURPOSE,
     LIST_PARAMETERS,
-    AfterPosition,
     check_purpose_open,
     customer_page,
     open_sealed,
-    wait_for_read_side,
 )
 from domain import Actor, PersonalDataDisclosure
 from projections import CustomerRow

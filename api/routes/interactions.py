@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends, Query
 
 from api import schemas
 from api.auth import ServicesDep, allowed
-from api.routes.customers import AfterPosition, readable_customer
+from api.read_your_writes import AfterPosition
+from api.routes.customers import readable_customer
 from domain import Actor
 
 router = APIRouter(

@@ -9,6 +9,7 @@ from fastapi.responses import PlainTextResponse, Response
 
 from api import schemas
 from api.auth import ServicesDep, allowed
+from api.read_your_writes import AfterPosition, wait_for_ledger
 from domain import Actor
 from ledger import LedgerCheckpoint
 
@@ -18,8 +19,11 @@ MAX_ENTRIES = 1_000
 
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
-def latest_ledger_checkpoint(actor: Auditor, services: ServicesDep) -> Any:
+def latest_ledger_checkpoint(
+    actor: Auditor, services: ServicesDep, after_position: AfterPosition = None
+) -> Any:
     """The latest signed ledger checkpoint, a C2SP tlog-checkpoint signed note."""
+    wait_for_ledger(services, after_position)
     return PlainTextResponse(services.ledger.latest_ledger_checkpoint().note)
 
 
@@ -35,8 +39,10 @@ def entries(
     services: ServicesDep,
     start: Annotated[int, Query(ge=0, description="first leaf index")],
     stop: Annotated[int, Query(ge=0, description="leaf index after the last")],
+    after_position: AfterPosition = None,
 ) -> Any:
     """Entries [start, stop) of the signed tree, each exactly as hashed."""
+    wait_for_ledger(services, after_position)
     stop = min(stop, start + MAX_ENTRIES)
     found = services.ledger.entries(start, stop)
     return schemas.LedgerEntries(start=start, entries=[e.decode() for e in found])
@@ -55,8 +61,10 @@ def inclusion_proof(
     services: ServicesDep,
     notification_id: Annotated[int, Query(ge=1, description="the event's position")],
     tree_size: Annotated[int | None, Query(ge=1)] = None,
+    after_position: AfterPosition = None,
 ) -> Any:
     """The proof that an event's entry is in the tree, with a tlog-proof receipt."""
+    wait_for_ledger(services, after_position)
     proof = services.ledger.inclusion_proof(notification_id, tree_size)
     receipt = services.ledger.receipt(notification_id, proof.tree_size)
     return schemas.InclusionProof(
@@ -75,8 +83,10 @@ def consistency_proof(
     services: ServicesDep,
     first: Annotated[int, Query(ge=0, description="the older tree size")],
     second: Annotated[int, Query(ge=0, description="the newer tree size")],
+    after_position: AfterPosition = None,
 ) -> Any:
     """The RFC 9162 proof that the tree at `second` extends the one at `first`."""
+    wait_for_ledger(services, after_position)
     hashes = services.ledger.consistency_proof(first, second)
     return schemas.ConsistencyProof(
         first=first, second=second, hashes=[_b64(h) for h in hashes]

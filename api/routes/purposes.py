@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends
 
 from api import schemas
 from api.auth import ServicesDep, allowed
-from api.routes.customers import AfterPosition, wait_for_read_side
+from api.read_your_writes import AfterPosition, wait_for_read_side
 from domain import Actor
 from domain.errors import PurposeNotFoundError
 from projections import PurposeRow

@@ -9,7 +9,12 @@ from fastapi import APIRouter, Depends, Query
 from api import schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
-from api.routes.customers import DSR_PURPOSE, wait_for_read_side
+from api.read_your_writes import (
+    AfterPosition,
+    wait_for_event_store,
+    wait_for_read_side,
+)
+from api.routes.customers import DSR_PURPOSE
 from api.wiring import Services
 from crypto_shredding import Erased
 from domain import Actor, Customer
@@ -31,9 +36,11 @@ def replay_customer(
         int | None,
         Query(ge=1, description="a notification position (ledger position) instead"),
     ] = None,
+    after_position: AfterPosition = None,
 ) -> Any:
     """The customer at `as_of` or at `as_of_position`: personal fields for the dpo
     only, and recorded."""
+    wait_for_event_store(services, after_position)
     customer, moment = customer_then(services, customer_id, as_of, as_of_position)
     personal = None
     if actor.role == "dpo":

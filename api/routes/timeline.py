@@ -14,13 +14,12 @@ from api import schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
 from api.paging import decode_cursor, encode_cursor, only_parameters
+from api.read_your_writes import AfterPosition, wait_for_read_side
 from api.roles import may
 from api.routes.consents import check_customer_visible
 from api.routes.customers import (
-    AfterPosition,
     check_read_for_purpose,
     open_sealed,
-    wait_for_read_side,
 )
 from api.wiring import Services
 from domain import Actor

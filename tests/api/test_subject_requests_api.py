@@ -154,7 +154,10 @@ def test_access_package_holds_values_consents_reads_and_ledger_proofs(
         f"/v1/customers/{customer_id}/interactions",
         json={"kind": "call", "text": "Gọi hỏi về ưu đãi"},
     ).json()
-    sales.get(f"/v1/customers/{customer_id}", params={"purpose": "marketing-email"})
+    sales.get(
+        f"/v1/customers/{customer_id}",
+        params={"purpose": "marketing-email", "after_position": noted["position"]},
+    )
     dpo.post(
         "/v1/exports/customers",
         json={

@@ -1,9 +1,12 @@
 """The projection runner: rows and projection_position commit together."""
 
 import threading
-from typing import Any
+from functools import singledispatchmethod
+from typing import Any, ClassVar
+from uuid import uuid4
 
 import pytest
+from eventsourcing.utils import get_topic
 
 from api.wiring import Services, open_services
 from domain import (
@@ -11,11 +14,17 @@ from domain import (
     AgreementCapture,
     Customer,
     CustomerProfile,
+    Interaction,
     PersonalDetails,
+    Purpose,
 )
+from domain.access import PersonalDataAccess
 from projections import ProjectionRunner
 from projections.customers_by_id import CustomersById
+from projections.positions import table
 from projections.postgres_notifications import EventNotifications
+from projections.runner import handles_topic
+from projections.sql import BatchingCursor
 
 SALES = Actor("tester", "sales")
 
@@ -160,3 +169,82 @@ def test_postgres_notifications_wake_the_runner_when_events_are_recorded(
     finally:
         stop.set()
         thread.join()
+
+
+def test_a_read_model_is_handed_only_the_events_it_answers_for() -> None:
+    customers = CustomersById("sqlite")
+
+    assert handles_topic(customers, get_topic(Customer.Registered))
+    assert handles_topic(customers, get_topic(Interaction.Logged))
+    assert not handles_topic(customers, get_topic(PersonalDataAccess.Recorded))
+    assert not handles_topic(customers, get_topic(Purpose.Defined))
+
+
+def test_a_read_model_with_its_own_apply_is_handed_every_event() -> None:
+    failing = FailsOnThirdCustomer("sqlite")
+
+    assert handles_topic(failing, get_topic(PersonalDataAccess.Recorded))
+
+
+def test_the_position_moves_past_events_a_read_model_skips(
+    services: Services,
+) -> None:
+    register_customers(services, 2)
+    services.crm.record_personal_data_read(SALES, uuid4(), "care", ["full_name"])
+
+    services.runner.catch_up()
+
+    assert services.runner.position() == services.runner.head()
+    assert stored_customers(services) == 2
+
+
+class CountsEveryEvent:
+    """A read model whose default `apply` does something with any event."""
+
+    name = "counts"
+    schema: ClassVar[dict[Any, str]] = {"sqlite": "", "postgres": ""}
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    @singledispatchmethod
+    def apply(self, event: Any, cursor: Any, position: int) -> None:
+        self.seen += 1
+
+    @apply.register
+    def _(self, event: Customer.Registered, cursor: Any, position: int) -> None:
+        self.seen += 1
+
+
+def test_a_default_apply_that_does_something_is_handed_every_event() -> None:
+    counts = CountsEveryEvent()
+
+    assert handles_topic(counts, get_topic(PersonalDataAccess.Recorded))
+
+
+def test_a_batching_cursor_keeps_the_order_of_effects(services: Services) -> None:
+    database = services.read_models
+    name = table(database.dialect, "batching_probe")
+    database.create(
+        {
+            database.dialect: f"CREATE TABLE IF NOT EXISTS {name} "
+            "(id INTEGER PRIMARY KEY, note TEXT NOT NULL)"
+        }
+    )
+    with database.transaction() as cursor:
+        batching = BatchingCursor(cursor)
+        for number in range(1, 6):
+            batching.execute(
+                f"INSERT INTO {name} (id, note) VALUES (%s, %s)", (number, "new")
+            )
+        batching.execute(f"UPDATE {name} SET note = %s WHERE id = %s", ("changed", 2))
+        batching.execute(f"SELECT note FROM {name} WHERE id = %s", (2,))
+        seen_midway = batching.fetchone()
+        batching.execute(f"INSERT INTO {name} (id, note) VALUES (%s, %s)", (6, "late"))
+        batching.execute(f"DELETE FROM {name} WHERE id = %s", (1,))
+        batching.flush()
+        cursor.execute(f"SELECT id, note FROM {name} ORDER BY id")
+        rows = cursor.fetchall()
+
+    assert seen_midway == ("changed",)
+    assert rows == [(2, "changed"), (3, "new"), (4, "new"), (5, "new"), (6, "late")]

@@ -1,0 +1,145 @@
+"""Read your own writes: every command answers the position it wrote; every query
+takes `after_position` and waits (bounded) for it, else answers 503."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.wiring import Services
+from tests.api.conftest import Caller, consent_body, purpose_body
+
+# Not queries of data that commands change: liveness and readiness, the API
+# description, the signers' keys and content-addressed tiles (a tile never changes
+# once served).
+NOT_POSITIONED = {
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/v1/ledger/vkey",
+    "/v1/ledger/tile/{tile_path}",
+}
+
+
+# The data protection officer's and the public privacy pages arrived with the
+# last merge of main without `after_position` (a known gap, see the xfail below).
+LATER = ("/v1/dpo/", "/v1/public/")
+
+
+def queries_without_after_position(client: TestClient) -> list[str]:
+    description = client.app.openapi()  # type: ignore[attr-defined]
+    return [
+        path
+        for path, operations in description["paths"].items()
+        if "get" in operations
+        and path not in NOT_POSITIONED
+        and "after_position"
+        not in {p["name"] for p in operations["get"].get("parameters", [])}
+    ]
+
+
+def test_every_query_accepts_after_position(client: TestClient) -> None:
+    missing = queries_without_after_position(client)
+
+    assert [path for path in missing if not path.startswith(LATER)] == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: the /v1/dpo/ and /v1/public/ queries (issue 6) do not take "
+    "after_position yet, so a client cannot read its own DPO writes back through "
+    "them reliably; adding the parameter with the wait for the read models or "
+    "event store they read would lift it",
+)
+def test_the_dpo_and_public_queries_accept_after_position(client: TestClient) -> None:
+    assert queries_without_after_position(client) == []
+
+
+def test_every_command_answers_the_position_it_wrote(
+    callers: dict[str, Caller], marketing: dict[str, Any], services: Services
+) -> None:
+    admin, sales = callers["admin"], callers["sales"]
+    written = sales.post(
+        "/v1/customers",
+        json={"full_name": "Lê Văn Cường", "consents": [consent_body(marketing)]},
+    )
+    customer = f"/v1/customers/{written.json()['id']}"
+    answers = [
+        written,
+        sales.patch(f"{customer}/contact-details", json={"email": "c@example.vn"}),
+        sales.patch(f"{customer}/profile", json={"stage": "prospect"}),
+        sales.post(f"{customer}/interactions", json={"kind": "call", "text": "Gọi"}),
+        admin.post("/v1/purposes", json=purpose_body("care", "agreement")),
+        sales.post(
+            f"{customer}/agreements",
+            json={"purpose_code": "care", "agreement_ref": "HD-1"},
+        ),
+        sales.post(
+            f"{customer}/consents/marketing-email/withdrawal",
+            json={"channel": "phone"},
+        ),
+        admin.post(
+            "/v1/purposes/care/notices", json={"text_vi": "Văn bản", "text_en": "Text"}
+        ),
+        admin.post("/v1/purposes/care/retire"),
+    ]
+
+    positions = [answer.json()["position"] for answer in answers]
+    assert all(answer.status_code in (200, 201) for answer in answers)
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+    assert positions[-1] == services.runner.head()
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "reads"),
+    [
+        ("/v1/customers", {}, "read side"),
+        ("/v1/purposes", {}, "read side"),
+        ("/v1/purposes/marketing-email", {}, "read side"),
+        (
+            "/v1/customers/00000000-0000-4000-8000-000000000000/replay",
+            {"as_of": "2026-12-01T00:00:00Z"},
+            "event store",
+        ),
+        ("/v1/ledger/checkpoint", {}, "audit ledger"),
+        ("/v1/ledger/entries", {"start": 0, "stop": 1}, "audit ledger"),
+    ],
+)
+def test_a_query_for_a_position_not_yet_written_answers_503_with_retry_after(
+    callers: dict[str, Caller],
+    marketing: dict[str, Any],
+    services: Services,
+    path: str,
+    params: dict[str, Any],
+    reads: str,
+) -> None:
+    services.settings.__dict__["read_wait_seconds"] = 0.2
+    caller = callers["auditor" if "ledger" in path or "replay" in path else "admin"]
+    if path == "/v1/customers":
+        caller = callers["sales"]
+    future = services.runner.head() + 1_000
+
+    answer = caller.get(path, params={**params, "after_position": future})
+
+    assert answer.status_code == 503
+    assert answer.headers["Retry-After"] == "1"
+    assert f"the {reads} has not reached position {future}" in answer.text
+
+
+def test_a_query_waits_for_the_position_a_command_answered(
+    callers: dict[str, Caller], marketing: dict[str, Any], services: Services
+) -> None:
+    admin, auditor = callers["admin"], callers["auditor"]
+    written = admin.post("/v1/purposes", json=purpose_body("care", "agreement"))
+    position = written.json()["position"]
+
+    purposes = admin.get("/v1/purposes", params={"after_position": position})
+    checkpoint = auditor.get(
+        "/v1/ledger/checkpoint", params={"after_position": position}
+    )
+
+    assert "care" in {p["code"] for p in purposes.json()}
+    assert checkpoint.status_code == 200
+    size = int(checkpoint.text.splitlines()[1])
+    assert services.ledger_store.leaf_index_of(position) is not None
+    assert size > services.ledger_store.leaf_index_of(position)  # type: ignore[operator]
