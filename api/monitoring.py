@@ -165,6 +165,19 @@ class StoredStateCollector(Collector):
         for state_name, count in state.data_keys.items():
             keys.add_metric([state_name], count)
         yield keys
+        yield GaugeMetricFamily(
+            "ledgercrm_subject_requests_overdue",
+            "open data subject requests past their acknowledgment or execution date",
+            value=len(overdue_subject_requests(self.services)),
+        )
+
+
+def overdue_subject_requests(services: Services) -> list[Any]:
+    """The overdue data subject requests as of today in Vietnam."""
+    from api.privacy import privacy_office
+    from domain.working_days import vietnam_date
+
+    return privacy_office(services).overdue(vietnam_date(datetime.now(UTC)))
 
 
 class Metrics:

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Depends
 from api import schemas
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
-from api.routes.customers import summary, wait_for_read_side
+from api.read_your_writes import wait_for_read_side
+from api.routes.customers import summary
 from domain import Actor
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])

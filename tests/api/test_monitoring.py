@@ -3,6 +3,7 @@
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.monitoring import BackgroundWork
+from api.privacy import privacy_office
 from api.routes.health import readiness_problems
 from api.settings import Settings
 from api.wiring import Services, open_services
+from domain import Actor
+from domain.privacy_office import RequestIntake
 from tests.api.conftest import Caller, purpose_body, registration
 from tests.api.security_support import reconfigured
 
@@ -167,6 +171,21 @@ def test_metrics_report_commands_lags_and_data_keys(
     )
     assert value(page, "ledgercrm_ledger_lag_events") == 0
     assert value(page, "ledgercrm_ledger_checkpoint_age_seconds") >= 0
+
+
+def test_metrics_count_overdue_data_subject_requests(
+    services: Services, callers: dict[str, Caller]
+) -> None:
+    office = privacy_office(services)
+    dpo = Actor(user_id="dpo-1", role="dpo")
+    long_ago = datetime(2026, 2, 13, 9, tzinfo=UTC)
+    asked = {"requester_name": "Lan Nguyễn", "requester_contact": "lan@example.vn"}
+    office.receive_request(dpo, RequestIntake("access", **asked), long_ago)
+    office.receive_request(dpo, RequestIntake("erase", **asked))
+
+    page = scrape(callers["dpo"].client)
+
+    assert value(page, "ledgercrm_subject_requests_overdue") == 1
 
 
 def test_ledger_lag_counts_events_awaiting_a_signed_ledger_checkpoint(
