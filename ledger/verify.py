@@ -35,7 +35,6 @@ from ledger.errors import (
 from ledger.export_bundles import (
     PreparedBundle,
     ShreddedSubject,
-    default_jobs,
     prepared_bundles,
     records_shredding,
     shredded_subject,
@@ -641,7 +640,7 @@ def _add_inputs(parser: argparse.ArgumentParser) -> None:
         "--jobs",
         type=_positive,
         metavar="N",
-        help="export: audit in N processes (default: one per CPU)",
+        help="export: prepare bundles in N worker processes (default: 1, none)",
     )
     parser.add_argument(
         "--proof", type=Path, help='consistency: {"first", "second", "hashes"} JSON'
@@ -693,7 +692,7 @@ def _run(mode: str, arguments: argparse.Namespace) -> dict[str, Any]:
             event_state=_read_optional(arguments.event_state),
         )
         return asdict(receipt)
-    jobs = arguments.jobs or default_jobs()
+    jobs = arguments.jobs or 1
     return _export_report(arguments.export_dir, vkeys, arguments.known_checkpoint, jobs)
 
 
