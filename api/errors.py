@@ -1,6 +1,8 @@
 """One JSON shape for every error: {"error": {"code", "message", "field"?}}."""
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from eventsourcing.persistence import PersistenceError
 from fastapi import FastAPI, Request
@@ -83,15 +85,19 @@ def error_response(
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
-    app.add_exception_handler(LedgerLookupError, _not_in_ledger)  # type: ignore[arg-type]
-    app.add_exception_handler(UndecryptableError, _undecryptable)  # type: ignore[arg-type]
-    app.add_exception_handler(DomainError, _domain_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _invalid_request)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StorageError, _unavailable)
-    app.add_exception_handler(PersistenceError, _unavailable)
-    app.add_exception_handler(Exception, _unexpected)
+    handlers: list[tuple[type[Exception], Callable[..., Any]]] = [
+        (ApiError, _api_error),
+        (LedgerLookupError, _not_in_ledger),
+        (UndecryptableError, _undecryptable),
+        (DomainError, _domain_error),
+        (RequestValidationError, _invalid_request),
+        (HTTPException, _http_error),
+        (StorageError, _unavailable),
+        (PersistenceError, _unavailable),
+        (Exception, _unexpected),
+    ]
+    for kind, handler in handlers:
+        app.add_exception_handler(kind, handler)
 
 
 async def _api_error(request: Request, error: ApiError) -> JSONResponse:
