@@ -164,7 +164,8 @@ def form_answer(lang: str, title_key: str, message: str) -> str:
     t, e = TEXT[lang], html.escape
     return (
         f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
-        f"<title>{e(t[title_key])}</title><style>{STYLE}</style></head><body><h1>{e(t[title_key])}</h1>"
+        f"<title>{e(t[title_key])}</title><style>{STYLE}</style></head>"
+        f"<body><h1>{e(t[title_key])}</h1>"
         f'<p>{e(message)}</p><p><a href="/v1/public/privacy?lang={lang}">'
         f"{e(t['title'])}</a></p></body></html>"
     )

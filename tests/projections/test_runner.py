@@ -1,6 +1,8 @@
 """The projection runner: rows and projection_position commit together."""
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import singledispatchmethod
 from typing import Any, ClassVar
 from uuid import uuid4
@@ -151,6 +153,15 @@ def test_a_running_runner_picks_up_new_events(services: Services) -> None:
 def test_postgres_notifications_wake_the_runner_when_events_are_recorded(
     services: Services,
 ) -> None:
+    with listening(services) as news:
+        register_customers(services, 1)
+
+        assert news.wait(10)
+
+
+@contextmanager
+def listening(services: Services) -> Iterator[threading.Event]:
+    """A running PostgreSQL events listener, connected; yields the event it sets."""
     news, stop = threading.Event(), threading.Event()
     listener = EventNotifications(
         services.settings.database_url,
@@ -162,13 +173,10 @@ def test_postgres_notifications_wake_the_runner_when_events_are_recorded(
     try:
         assert news.wait(10), "the listener announces itself once connected"
         news.clear()
-
-        register_customers(services, 1)
-
-        assert news.wait(10)
+        yield news
     finally:
         stop.set()
-        thread.join()
+        thread.join(timeout=30)
 
 
 def test_a_read_model_is_handed_only_the_events_it_answers_for() -> None:

@@ -16,8 +16,11 @@ import pytest
 from api.settings import Settings
 from api.wiring import Services, open_services
 from projections.positions import table
-from projections.postgres_notifications import EventNotifications
-from tests.projections.test_runner import register_customers, stored_customers
+from tests.projections.test_runner import (
+    listening,
+    register_customers,
+    stored_customers,
+)
 
 RUNNER_PROCESS = Path(__file__).with_name("runner_process.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,18 +127,7 @@ def test_a_runner_whose_connections_are_terminated_reconnects_and_resumes(
 def test_the_events_listener_reconnects_after_its_connection_is_terminated(
     services: Services,
 ) -> None:
-    news, stop = threading.Event(), threading.Event()
-    listener = EventNotifications(
-        services.settings.database_url,
-        services.crm.recorder.channel_name,  # type: ignore[attr-defined]
-        news.set,
-    )
-    thread = threading.Thread(target=listener.run, args=(stop,))
-    thread.start()
-    try:
-        assert news.wait(10), "the listener announces itself once connected"
-        news.clear()
-
+    with listening(services) as news:
         assert terminate_backends(services.settings.database_url, listeners=True)
         assert news.wait(30), "it announces itself again once reconnected"
         news.clear()
@@ -146,9 +138,6 @@ def test_the_events_listener_reconnects_after_its_connection_is_terminated(
             writer.close()
 
         assert news.wait(10), "and hears of new events again"
-    finally:
-        stop.set()
-        thread.join(timeout=30)
 
 
 def terminate_backends(database_url: str, *, listeners: bool = False) -> int:
