@@ -35,12 +35,18 @@ EntryCheck = Callable[[int, bytes], object]
 class PreparedLeaves(Protocol):
     """A bundle hashed and checked ahead of the audit, perhaps in another process.
 
-    The audit still compares the leaves with the tiles; where `passed` is false
-    it checks the entries one by one, to name the first divergence precisely.
+    Either its leaf hashes, which the audit compares with the leaf tile, or
+    the root of its full leaf tile, which the leaves were found to equal;
+    both None when the bundle could not be read. Where `passed` is false the
+    audit checks the entries one by one, to name the first divergence
+    precisely.
     """
 
     @property
     def leaves(self) -> list[bytes] | None: ...
+
+    @property
+    def tile_root(self) -> bytes | None: ...
 
     @property
     def passed(self) -> bool: ...
@@ -99,16 +105,35 @@ class _TreeAudit:
         start = bundle.index * TILE_WIDTH
         prepared = None if self.prepared is None else next(self.prepared)
         leaves = None if prepared is None else prepared.leaves
-        if leaves is None or not self._accepts(start, prepared):
+        tile_root = None if prepared is None else prepared.tile_root
+        hashed = leaves is not None or tile_root is not None
+        if not hashed or not self._accepts(start, prepared):
             entries = self.source.entry_bundle(bundle.index, bundle.width)
             self._check_entries(start, entries[: bundle.width])
-            if leaves is None:
+            if not hashed:
                 leaves = [leaf_hash(entry) for entry in entries]
 
-        self._compare_leaves(bundle, leaves)
-        self._append(start, leaves)
+        if tile_root is not None and not self._root_inside(start):
+            self._append_tile_root(tile_root)
+        else:
+            if leaves is None:
+                entries = self.source.entry_bundle(bundle.index, bundle.width)
+                leaves = [leaf_hash(entry) for entry in entries]
+            self._compare_leaves(bundle, leaves)
+            self._append(start, leaves)
         changed = self.builder.take_changed()
         self._compare_tiles([t for t in changed if t.level and t.width == TILE_WIDTH])
+
+    def _root_inside(self, start: int) -> bool:
+        """Whether a root is asked for within the bundle, not at its end."""
+        return any(start < size < start + TILE_WIDTH for size in self.root_sizes)
+
+    def _append_tile_root(self, tile_root: bytes) -> None:
+        """A full bundle whose leaves matched its leaf tile where they were hashed."""
+        self.tiles_checked += 1
+        self.builder.extend_by_tile_root(tile_root)
+        if self.builder.size in self.root_sizes:
+            self.roots[self.builder.size] = self.builder.root()
 
     def _append(self, start: int, leaves: list[bytes]) -> None:
         """Add leaves to the rebuilt tree, keeping the roots asked for on the way."""

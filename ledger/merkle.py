@@ -1,7 +1,9 @@
 """RFC 6962 / RFC 9162 Merkle tree hashes, proofs and their verification."""
 
 import hashlib
-from collections.abc import Iterator, Sequence
+import struct
+from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from typing import Protocol
 
 from ledger.errors import ConsistencyProofError, InclusionProofError
@@ -22,12 +24,25 @@ def node_hash(left: bytes, right: bytes) -> bytes:
 
 def perfect_root(hashes: Sequence[bytes]) -> bytes:
     """The root over a power-of-two count of sibling hashes, paired level by level."""
-    level = list(hashes)
+    return packed_root(b"".join(hashes))
+
+
+def packed_root(packed: bytes) -> bytes:
+    """perfect_root of hashes given back to back, as a tile stores them."""
+    count = len(packed) // HASH_SIZE
+    if not count or count & (count - 1) or len(packed) != count * HASH_SIZE:
+        raise ValueError(f"{len(packed)} bytes are not a power-of-two count of hashes")
     sha256 = hashlib.sha256
-    while len(level) > 1:
-        pairs = zip(level[::2], level[1::2], strict=True)
-        level = [sha256(b"\x01" + left + right).digest() for left, right in pairs]
-    return level[0]
+    while len(packed) > HASH_SIZE:
+        pairs = _pairs_of(len(packed) // (2 * HASH_SIZE))(packed)
+        packed = b"".join([sha256(b"\x01" + pair).digest() for pair in pairs])
+    return packed
+
+
+@cache
+def _pairs_of(count: int) -> Callable[[bytes], tuple[bytes, ...]]:
+    """Splits `count` pairs of hashes in one call rather than a slice per pair."""
+    return struct.Struct(f"{2 * HASH_SIZE}s" * count).unpack
 
 
 class SubtreeHashes(Protocol):

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from ledger.errors import LedgerDivergence, LedgerLookupError
-from ledger.merkle import HASH_SIZE, perfect_root, tree_root
+from ledger.merkle import HASH_SIZE, packed_root, tree_root
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -186,14 +186,25 @@ class TileBuilder:
             for leaf in leaves:
                 self.append(leaf)
             return
+        # The same tiles as appending one by one, without a call per leaf.
+        hashes = b"".join(leaves)
+        self._changed[(0, self.size >> TILE_HEIGHT)] = hashes
+        self.extend_by_tile_root(packed_root(hashes))
+
+    def extend_by_tile_root(self, root: bytes) -> None:
+        """Add a whole aligned tile of leaves by its root alone.
+
+        For an audit that compared the leaf tile elsewhere: the leaf tile is
+        not kept, so take_changed returns only the tiles above it.
+        """
+        if self.size % TILE_WIDTH:
+            raise ValueError(f"a whole tile cannot follow {self.size} leaves")
         if not self._edges:
             self._edges.append(bytearray())
             self._counts.append(0)
-        # The same tiles as appending one by one, without a call per leaf.
-        self._changed[(0, self.size >> TILE_HEIGHT)] = b"".join(leaves)
         self._counts[0] += TILE_WIDTH
         self.size += TILE_WIDTH
-        self._push(1, perfect_root(leaves))
+        self._push(1, root)
 
     def _push(self, level: int, value: bytes) -> None:
         if level == len(self._edges):
@@ -205,7 +216,7 @@ class TileBuilder:
         self._counts[level] += 1
         if len(edge) == FULL_TILE_BYTES:
             self._edges[level] = bytearray()
-            self._push(level + 1, perfect_root(split_hashes(bytes(edge))))
+            self._push(level + 1, packed_root(bytes(edge)))
 
     def take_changed(self) -> list[Tile]:
         """The tiles changed since the last call, each in its latest state."""
@@ -262,7 +273,7 @@ class TileHashReader:
         tile_index, offset = divmod(index << shift, TILE_WIDTH)
         count = 1 << shift
         data = self._tile(tile_level, tile_index, (offset + count) * HASH_SIZE)
-        return perfect_root(split_hashes(data[offset * HASH_SIZE :])[:count])
+        return packed_root(data[offset * HASH_SIZE : (offset + count) * HASH_SIZE])
 
     def _tile(self, level: int, index: int, needed: int) -> bytes:
         data = self._cache.get((level, index), b"")

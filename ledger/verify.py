@@ -449,14 +449,18 @@ def verify_export(
     entries = _ExportEntries(export)
     roots_at = [checkpoint.size for checkpoint in known]
     with_events = entries.events is not None
-    audit = audit_tree(
-        export,
-        signed.size,
-        signed,
-        check_entry=entries,
-        roots_at=roots_at,
-        prepared=prepared_bundles(export.directory, signed.size, with_events, jobs),
-    )
+    prepared = prepared_bundles(export.directory, signed.size, with_events, jobs)
+    try:
+        audit = audit_tree(
+            export,
+            signed.size,
+            signed,
+            check_entry=entries,
+            roots_at=roots_at,
+            prepared=prepared,
+        )
+    finally:
+        prepared.close()
     event_records_checked = entries.finish()
     _check_known(export, audit.roots, signed, known)
     return ExportReport(

@@ -1,6 +1,8 @@
 """Test support for the ledger: a tiny aggregate, backends and backups."""
 
 import os
+import random
+import re
 import sqlite3
 import time
 import uuid
@@ -164,3 +166,85 @@ def tamper(setup: LedgerSetup, statement: str, *params: object) -> None:
         connection.execute("SET session_replication_role = replica")
         query = statement.format(ledger="ledger.").replace("?", "%s")
         connection.execute(query, params)  # type: ignore[arg-type]
+
+
+# Small edits of entries, for checking that quick readings agree with parse_entry.
+
+TRICKS = [
+    b" ",
+    b"\\",
+    b'\\"',
+    b"\\u0041",
+    b"\xc3\xa4",
+    b"\xff",
+    b"\x00",
+    b"\t",
+    b"true",
+    b"1.0",
+    b"1e3",
+    b"-0",
+    b"01",
+    b"9" * 30,
+    b'"x"',
+    b",",
+    b":",
+    b"{",
+    b"}",
+    b'"format":"ledgercrm-entry/1",',
+    b'"extra":1,',
+    b"\xef\xbb\xbf",
+]
+
+
+VALUES = [
+    b"0",
+    b"-0",
+    b"01",
+    b"-01",
+    b"1.0",
+    b"1e3",
+    b"true",
+    b"null",
+    b"[]",
+    b"{}",
+    b"9" * 19,
+    b"-" + b"9" * 18,
+    b" 1",
+    b'""',
+    b'"a\\"b"',
+    b'"\\u0041"',
+    b'"\xc3\xa4"',
+    b'"\x7f"',
+    b'"\x1f"',
+    b'"ledgercrm-entry/2"',
+    b'"ledgercrm-entry/1"',
+]
+_VALUE = re.compile(rb'("[a-z_0-9]+":)("[^"]*"|-?[0-9]+)')
+
+
+def replace_value(entry: bytes, chooser: random.Random) -> bytes:
+    """One field's value swapped for another JSON (or almost JSON) value."""
+    fields = list(_VALUE.finditer(entry))
+    if not fields:
+        return entry
+    field = chooser.choice(fields)
+    value = chooser.choice(VALUES)
+    return entry[: field.start(2)] + value + entry[field.end(2) :]
+
+
+def mutate_entry(entry: bytes, chooser: random.Random) -> bytes:
+    """A random small edit: a flipped bit, a cut, a tricky fragment, a new value."""
+    position = chooser.randrange(len(entry) + 1)
+    kind = chooser.randrange(5)
+    if kind == 4:
+        return replace_value(entry, chooser)
+    if kind == 0 and position < len(entry):
+        changed = bytearray(entry)
+        changed[position] ^= 1 << chooser.randrange(8)
+        return bytes(changed)
+    if kind == 1:
+        return entry[:position] + entry[position + chooser.randrange(1, 6) :]
+    if kind == 2:
+        return entry[:position] + chooser.choice(TRICKS) + entry[position:]
+    start = chooser.randrange(len(entry))
+    return entry[:start] + chooser.choice(TRICKS) + entry[position:]

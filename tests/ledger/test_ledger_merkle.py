@@ -15,10 +15,13 @@ from ledger.errors import (
 )
 from ledger.merkle import (
     EMPTY_ROOT,
+    HASH_SIZE,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
     node_hash,
+    packed_root,
+    perfect_root,
     tree_root,
     verify_consistency,
     verify_inclusion,
@@ -242,3 +245,16 @@ def test_over_long_inclusion_proof_is_refused() -> None:
 def test_both_proof_errors_share_one_base_class() -> None:
     assert issubclass(InclusionProofError, ProofVerificationError)
     assert issubclass(ConsistencyProofError, ProofVerificationError)
+
+
+@pytest.mark.parametrize("count", [1, 2, 4, 128, 256])
+def test_root_of_packed_hashes_is_the_perfect_root(count: int) -> None:
+    hashes = [leaf_hash(i.to_bytes(2, "big")) for i in range(count)]
+
+    assert packed_root(b"".join(hashes)) == perfect_root(hashes)
+
+
+@pytest.mark.parametrize("size", [0, 31, 3 * HASH_SIZE, 256 * HASH_SIZE + 1])
+def test_packed_hashes_must_be_a_power_of_two_count(size: int) -> None:
+    with pytest.raises(ValueError, match="not a power-of-two count"):
+        packed_root(bytes(size))

@@ -153,3 +153,29 @@ def test_extending_by_whole_tiles_builds_the_same_tiles_as_appending() -> None:
     assert tiles(by_tile) == tiles(one_by_one)
     assert by_tile.root() == one_by_one.root()
     assert by_tile.edge_tiles() == one_by_one.edge_tiles()
+
+
+def test_extending_by_tile_roots_builds_the_same_upper_tiles_and_root() -> None:
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(TILE_WIDTH * 257 + 3)]
+    by_leaves, by_roots = TileBuilder(), TileBuilder()
+    by_leaves.extend(leaves[: TILE_WIDTH * 257])
+    for start in range(0, TILE_WIDTH * 257, TILE_WIDTH):
+        by_roots.extend_by_tile_root(perfect_root(leaves[start : start + TILE_WIDTH]))
+
+    def upper_tiles(builder: TileBuilder) -> dict[tuple[int, int], bytes]:
+        return {(t.level, t.index): t.hashes for t in builder.take_changed() if t.level}
+
+    assert upper_tiles(by_roots) == upper_tiles(by_leaves)
+    assert by_roots.root() == by_leaves.root()
+    by_leaves.extend(leaves[TILE_WIDTH * 257 :])
+    by_roots.extend(leaves[TILE_WIDTH * 257 :])
+    assert by_roots.root() == by_leaves.root()
+    assert by_roots.edge_tiles() == by_leaves.edge_tiles()
+
+
+def test_a_tile_root_cannot_follow_a_partial_tile() -> None:
+    builder = TileBuilder()
+    builder.append(leaf_hash(b"one"))
+
+    with pytest.raises(ValueError, match="cannot follow 1 leaves"):
+        builder.extend_by_tile_root(leaf_hash(b"root"))
