@@ -11,8 +11,9 @@ integrator, exports it, then measures in one run:
 - the integrator's append rate, reading the notification log of a real
   eventsourcing SQLite recorder;
 - peak memory of the audit, as the maximum resident size of a separate
-  `python -m ledger.verify` process (and, with --tracemalloc, the peak of
-  Python allocations in this process).
+  `python -m ledger.verify` process, alone and with `--jobs` (then of any of
+  its processes), and, with --tracemalloc, the peak of Python allocations in
+  this process.
 
 The audit alone and the references are timed in CPU seconds of this process
 (`time.process_time`, fastest of two audits), so other load on the machine
@@ -30,7 +31,6 @@ import json
 import os
 import platform
 import random
-import resource
 import subprocess
 import sys
 import tempfile
@@ -226,27 +226,25 @@ def traced_peak(directory: Path, vkey: str) -> int:
         tracemalloc.stop()
 
 
-def command_run(directory: Path) -> tuple[float, int]:
-    """Seconds and peak resident bytes of `python -m ledger.verify` in a child."""
-    started = time.perf_counter()
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ledger.verify",
-            str(directory),
-            "--vkey-file",
-            str(directory / "vkey"),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    spent = time.perf_counter() - started
-    if completed.returncode != 0:
-        raise SystemExit(f"the verifier failed:\n{completed.stdout}{completed.stderr}")
-    return spent, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+def command_run(directory: Path, jobs: int = 1) -> tuple[float, int]:
+    """Seconds and peak resident bytes of `python -m ledger.verify` in a child.
+
+    The peak is the largest of the child and the workers it waited for.
+    """
+    arguments = [sys.executable, "-m", "ledger.verify", str(directory)]
+    arguments += ["--vkey-file", str(directory / "vkey"), "--jobs", str(jobs)]
+    with tempfile.TemporaryFile() as output:
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            arguments, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        spent = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            output.seek(0)
+            raise SystemExit(f"the verifier failed:\n{output.read().decode()}")
+    return spent, usage.ru_maxrss * 1024
 
 
 def parse_arguments() -> argparse.Namespace:
@@ -279,6 +277,8 @@ class Figures:
     streamed: float
     command_wall: float
     command_resident: int
+    command_jobs_wall: float
+    command_jobs_resident: int
     traced_peak: int | None
 
 
@@ -326,6 +326,7 @@ def run(workdir: Path, count: int, trace: bool) -> Figures:
     hashing, with_reads, calls = reference_seconds(directory)
     streamed = stream_seconds(directory)
     command, resident = command_run(directory)
+    command_jobs, jobs_resident = command_run(directory, jobs)
     traced = traced_peak(directory, vkey) if trace else None
     return Figures(
         count,
@@ -340,6 +341,8 @@ def run(workdir: Path, count: int, trace: bool) -> Figures:
         streamed,
         command,
         resident,
+        command_jobs,
+        jobs_resident,
         traced,
     )
 
@@ -387,6 +390,11 @@ def print_figures(figures: Figures) -> None:
     print(
         f"  its peak resident memory      {figures.command_resident / MB:12,.0f} MB"
         "  (target: at most 256 MB at 1,000,000 entries)"
+    )
+    print(
+        f"  the same with --jobs {figures.jobs}        "
+        f"{count / figures.command_jobs_wall:12,.0f} entries/s, peak resident "
+        f"{figures.command_jobs_resident / MB:,.0f} MB in any of its processes"
     )
     if figures.traced_peak is not None:
         print(

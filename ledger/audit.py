@@ -5,7 +5,8 @@ store at start-up. Standard library only.
 
 Speed: hashing and checking entry bundles is the bulk of an audit, and an
 export's bundles can be prepared ahead, in worker processes too
-(ledger.export_bundles); the tree above the leaves is rebuilt here, in order.
+(ledger.export_bundles), down to the root of each full leaf tile; the tree
+above the leaf tiles is rebuilt here, in order.
 """
 
 import re
@@ -104,25 +105,40 @@ class _TreeAudit:
     def _audit_bundle(self, bundle: TileAddress) -> None:
         start = bundle.index * TILE_WIDTH
         prepared = None if self.prepared is None else next(self.prepared)
-        leaves = None if prepared is None else prepared.leaves
-        tile_root = None if prepared is None else prepared.tile_root
-        hashed = leaves is not None or tile_root is not None
-        if not hashed or not self._accepts(start, prepared):
-            entries = self.source.entry_bundle(bundle.index, bundle.width)
-            self._check_entries(start, entries[: bundle.width])
-            if not hashed:
-                leaves = [leaf_hash(entry) for entry in entries]
-
+        leaves, tile_root = self._checked_hashes(bundle, prepared)
         if tile_root is not None and not self._root_inside(start):
             self._append_tile_root(tile_root)
         else:
-            if leaves is None:
-                entries = self.source.entry_bundle(bundle.index, bundle.width)
-                leaves = [leaf_hash(entry) for entry in entries]
+            leaves = leaves or self._hash_leaves(bundle)
             self._compare_leaves(bundle, leaves)
             self._append(start, leaves)
         changed = self.builder.take_changed()
         self._compare_tiles([t for t in changed if t.level and t.width == TILE_WIDTH])
+
+    def _checked_hashes(
+        self, bundle: TileAddress, prepared: "PreparedLeaves | None"
+    ) -> tuple[list[bytes] | None, bytes | None]:
+        """The bundle's leaves or tile root, once its entries are checked.
+
+        Entries the bundle's preparer did not hash, or whose checks it could
+        not vouch for, are read and checked here.
+        """
+        start = bundle.index * TILE_WIDTH
+        leaves = None if prepared is None else prepared.leaves
+        tile_root = None if prepared is None else prepared.tile_root
+        if leaves is None and tile_root is None:
+            entries = self.source.entry_bundle(bundle.index, bundle.width)
+            self._check_entries(start, entries[: bundle.width])
+            return [leaf_hash(entry) for entry in entries], None
+        if not self._accepts(start, prepared):
+            entries = self.source.entry_bundle(bundle.index, bundle.width)
+            self._check_entries(start, entries[: bundle.width])
+        return leaves, tile_root
+
+    def _hash_leaves(self, bundle: TileAddress) -> list[bytes]:
+        """Leaves hashed again, for a bundle inside which a root is asked for."""
+        entries = self.source.entry_bundle(bundle.index, bundle.width)
+        return [leaf_hash(entry) for entry in entries]
 
     def _root_inside(self, start: int) -> bool:
         """Whether a root is asked for within the bundle, not at its end."""

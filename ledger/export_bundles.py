@@ -197,18 +197,12 @@ def prepare_bundle(task: BundleTask) -> PreparedBundle:
     """
     directory, index, width, with_events = task
     # 1. A bundle that cannot be read is left to the audit, which says why.
-    bundle = _read(directory, entry_bundle_path(index, width))
-    if bundle is None:
+    read = _read_entries(directory, entry_bundle_path(index, width))
+    if read is None:
         return PreparedBundle(index, None)
-    canonical = read_canonical_bundle(bundle)
-    try:
-        entries = (
-            decode_entry_bundle(bundle) if canonical is None else canonical.entries
-        )
-    except ValueError:
-        return PreparedBundle(index, None)
+    entries, canonical = read
 
-    # 2. The leaves, compared here with the leaf tile of a full bundle.
+    # 2. Only a full bundle has a leaf tile whose root stands for it.
     sha256 = hashlib.sha256
     leaves = b"".join([sha256(b"\x00" + entry).digest() for entry in entries])
     prepared = PreparedBundle(index, None)
@@ -222,6 +216,21 @@ def prepare_bundle(task: BundleTask) -> PreparedBundle:
     if canonical is not None and len(entries) == width:
         prepared.passed = _check_canonical(directory, prepared, canonical, with_events)
     return prepared
+
+
+def _read_entries(
+    directory: str, path: str
+) -> tuple[list[bytes], CanonicalBundle | None] | None:
+    bundle = _read(directory, path)
+    if bundle is None:
+        return None
+    canonical = read_canonical_bundle(bundle)
+    if canonical is not None:
+        return canonical.entries, canonical
+    try:
+        return decode_entry_bundle(bundle), None
+    except ValueError:
+        return None
 
 
 def _read(directory: str, path: str) -> bytes | None:
@@ -239,21 +248,13 @@ def _check_canonical(
     with_events: bool,
 ) -> bool:
     """1. Match stored events. 2. Check the order. 3. Note shredded subjects."""
-    # 1. The events' notification ids, in the entries' order, and digests.
+    # 1. Without stored events, the ids are the entries' own.
     records = None
     if with_events:
-        width = len(canonical.entries)
-        records = _read(directory, event_bundle_path(prepared.index, width))
-        stored = None if records is None else _stored_event_digests(records)
-        if stored is None:
+        matched = _match_stored_events(directory, prepared, canonical)
+        if matched is None:
             return False
-        ids, digests = stored
-        # Texts without quotes, so joined on quotes they compare one by one.
-        if b'"'.join(canonical.notification_ids) != '"'.join(map(str, ids)).encode():
-            return False
-        if b'"'.join(canonical.state_digests) != '"'.join(digests).encode():
-            return False
-        prepared.events_checked = len(ids)
+        ids, records = matched
     else:
         ids = list(map(int, canonical.notification_ids))
 
@@ -267,6 +268,27 @@ def _check_canonical(
     if SHREDDED_EVENT_SUFFIX.encode() + b'"' in topics:
         _note_shredded(prepared, canonical, ids, records)
     return True
+
+
+def _match_stored_events(
+    directory: str, prepared: PreparedBundle, canonical: CanonicalBundle
+) -> tuple[list[int], bytes] | None:
+    """The notification ids and event records, where the bundle's stored
+    events are the entries' own: the same ids in the same order, each with
+    the digest its entry recorded. None otherwise."""
+    path = event_bundle_path(prepared.index, len(canonical.entries))
+    records = _read(directory, path)
+    stored = None if records is None else _stored_event_digests(records)
+    if records is None or stored is None:
+        return None
+    ids, digests = stored
+    # Texts without quotes, so joined on quotes they compare one by one.
+    if b'"'.join(canonical.notification_ids) != '"'.join(map(str, ids)).encode():
+        return None
+    if b'"'.join(canonical.state_digests) != '"'.join(digests).encode():
+        return None
+    prepared.events_checked = len(ids)
+    return ids, records
 
 
 _EVENT_HEADER = struct.Struct(">QI")

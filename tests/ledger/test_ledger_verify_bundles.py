@@ -2,6 +2,7 @@
 
 import random
 import shutil
+import threading
 from collections.abc import Callable, Generator
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
@@ -405,3 +406,16 @@ def assert_fields_match(reading: export_bundles.CanonicalBundle) -> None:
         assert reading.originator_ids[offset].decode() == fields["originator_id"]
         assert reading.state_digests[offset].decode() == fields["state_sha256"]
         assert reading.topics[offset].decode() == fields["topic"]
+
+
+def test_workers_are_spawned_while_other_threads_run() -> None:
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        method = export_bundles.worker_context().get_start_method()
+    finally:
+        stop.set()
+        other.join()
+
+    assert method == "spawn"
