@@ -42,7 +42,7 @@ SHREDDED_EVENT_SUFFIX = "DataKeyShredded"
 MIN_BUNDLES_PER_WORKER = 256
 # Bundles per task handed to a worker, and tasks in flight per worker: enough
 # to keep workers busy, few enough that memory stays flat.
-_BUNDLES_PER_TASK = 16
+BUNDLES_PER_TASK = 16
 _IN_FLIGHT_PER_WORKER = 2
 
 
@@ -90,25 +90,19 @@ def shredded_subject(
 _STRING = rb'"[^"]*+"'
 _WHOLE_NUMBER = rb"-?(?:0|[1-9][0-9]*+)"
 _BUNDLED_ENTRY = re.compile(
-    rb"(?s:(..))"
-    + rb'(\{(?:"actor":'
-    + _STRING
-    + rb",)?"
-    + rb'"format":"'
-    + re.escape(ENTRY_FORMAT.encode())
-    + rb'",'
-    + rb'"notification_id":('
-    + _WHOLE_NUMBER
-    + rb"),"
-    + rb'"originator_id":"([^"]*+)",'
-    + rb'"originator_version":'
-    + _WHOLE_NUMBER
-    + rb","
-    + rb'"recorded_at":'
-    + _STRING
-    + rb","
-    + rb'"state_sha256":"([^"]*+)",'
-    + rb'"topic":"([^"]*+)"\})'
+    b"".join(
+        [
+            rb"(?s:(..))",
+            rb'(\{(?:"actor":' + _STRING + rb",)?",
+            rb'"format":"' + re.escape(ENTRY_FORMAT.encode()) + rb'",',
+            rb'"notification_id":(' + _WHOLE_NUMBER + rb"),",
+            rb'"originator_id":"([^"]*+)",',
+            rb'"originator_version":' + _WHOLE_NUMBER + rb",",
+            rb'"recorded_at":' + _STRING + rb",",
+            rb'"state_sha256":"([^"]*+)",',
+            rb'"topic":"([^"]*+)"\})',
+        ]
+    )
 )
 # re.split gives the text before each match, then its six groups.
 _SPLIT_STRIDE = 7
@@ -364,8 +358,8 @@ def prepared_bundles(
         yield from map(prepare_bundle, tasks)
         return
     runs = [
-        tasks[start : start + _BUNDLES_PER_TASK]
-        for start in range(0, len(tasks), _BUNDLES_PER_TASK)
+        tasks[start : start + BUNDLES_PER_TASK]
+        for start in range(0, len(tasks), BUNDLES_PER_TASK)
     ]
     pool = ProcessPoolExecutor(jobs, mp_context=worker_context())
     try:

@@ -135,7 +135,9 @@ def exported(pristine: Exported, tmp_path: Path) -> Exported:
 
 @pytest.fixture(autouse=True)
 def workers_for_small_exports(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers even for three bundles, one bundle per task, so both take some."""
     monkeypatch.setattr(export_bundles, "MIN_BUNDLES_PER_WORKER", 1)
+    monkeypatch.setattr(export_bundles, "BUNDLES_PER_TASK", 1)
 
 
 def entry_by_entry(
