@@ -16,7 +16,7 @@ request queued behind it). Throughput: --clients closed-loop clients for
 the server; its share is the same for both servers. Prints figures; asserts
 nothing.
 
-    .venv/bin/python bench/api.py [--backend sqlite|postgres] [--rate 200]
+    .venv/bin/python bench/http_api.py [--backend sqlite|postgres] [--rate 200]
 """
 
 from __future__ import annotations
