@@ -6,7 +6,8 @@ and the same notifications read in the same batches without applying them
 (`select_notifications`, what any runner must do at least). Prints events per
 second and the ratio; asserts nothing.
 
-    .venv/bin/python bench/projection_catchup.py [--events N] [--backend sqlite|postgres|both]
+    .venv/bin/python bench/projection_catchup.py [--events N]
+        [--backend sqlite|postgres|both]
 """
 
 from __future__ import annotations
