@@ -614,13 +614,10 @@ def _sensitive_statement(
     if statement_vi is None and statement_en is None:
         return None
     if statement_vi is None or statement_en is None:
-        missing = (
-            "sensitive_statement_vi"
-            if statement_vi is None
-            else ("sensitive_statement_en")
-        )
+        missing = "en" if statement_en is None else "vi"
         raise InvalidValueError(
-            missing, "the sensitive data statement is needed in both languages"
+            f"sensitive_statement_{missing}",
+            "the sensitive data statement is needed in both languages",
         )
     return (
         valid.text("sensitive_statement_vi", statement_vi, max_length=5_000),
