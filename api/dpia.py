@@ -58,6 +58,13 @@ def dpia_annex(services: Services) -> dict[str, Any]:
                 "title_en": p.title_en,
                 "legal_basis": p.legal_basis,
                 "data_categories": p.data_categories,
+                "sensitive": p.sensitive,
+                # SENSITIVE-DATA: the person is told by the latest notice.
+                "notice_declares_sensitive": bool(
+                    (p.latest_notice or {}).get("declares_sensitive")
+                ),
+                # CHILDREN: from 7 to 15 the child consents too where it discloses.
+                "discloses": p.discloses,
                 "retention_days": p.retention_days,
                 "notice_versions": len(p.notices),
                 "retired": p.retired,

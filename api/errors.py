@@ -24,6 +24,8 @@ from domain.errors import (
     PurposeExistsError,
     PurposeNotFoundError,
     PurposeRetiredError,
+    SensitiveNoticeRequiredError,
+    SensitiveProcessingNotDeclaredError,
     WrongBasisError,
 )
 from domain.incidents import RecordClosedError, RecordNotFoundError
@@ -52,6 +54,8 @@ DOMAIN_STATUS: list[tuple[type[DomainError], int, str]] = [
     (RecordClosedError, 409, "record_closed"),
     (CrossBorderTransferError, 409, "cross_border_transfer_missing"),
     (ChildConsentError, 422, "child_consent_required"),
+    (SensitiveNoticeRequiredError, 422, "sensitive_notice_required"),
+    (SensitiveProcessingNotDeclaredError, 409, "sensitive_processing_not_declared"),
 ]
 
 

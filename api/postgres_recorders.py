@@ -3,6 +3,9 @@ append-only (UPDATE, DELETE and TRUNCATE are refused by the database itself)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from eventsourcing.persistence import Notification
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -129,6 +132,31 @@ class AppendOnlyPostgresApplicationRecorder(PostgresApplicationRecorder):
             self.datastore.register_type_adapters()
             return
         super().create_table()
+
+    def select_notifications_at(self, positions: Sequence[int]) -> list[Notification]:
+        """The notifications at exactly these positions (notification ids), in
+        order; one query however far apart they are."""
+        if not positions:
+            return []
+        statement = SQL(
+            "SELECT * FROM {schema}.{table} WHERE notification_id = ANY(%s) "
+            "ORDER BY notification_id"
+        ).format(
+            schema=Identifier(self.datastore.schema),
+            table=Identifier(self.events_table_name),
+        )
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement, [[int(p) for p in positions]], prepare=True)
+            return [
+                Notification(
+                    id=row["notification_id"],
+                    originator_id=row["originator_id"],
+                    originator_version=row["originator_version"],
+                    topic=row["topic"],
+                    state=bytes(row["state"]),
+                )
+                for row in curs.fetchall()
+            ]
 
 
 class AppendOnlyPostgresFactory(PostgresFactory):

@@ -4,18 +4,20 @@ access package (JSON and HTML) and a consent's record for print."""
 import hashlib
 import html
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.utils import get_topic
 
+from api.read_your_writes import wait_for_read_side
 from api.wiring import Services
 from crypto_shredding import SealedValue
-from domain import Actor, Customer, Interaction, notice_sha256
+from domain import Actor, Customer, Interaction, Written, notice_sha256
 from domain.access import PersonalDataAccess, PersonalDataExport
 from domain.customer import PERSONAL_FIELDS
 from domain.errors import ConsentNotGivenError, ProcessingRestrictedError
@@ -66,18 +68,65 @@ def may_process(services: Services, customer_id: UUID, purpose_code: str) -> boo
     return True
 
 
-def subject_events(services: Services, customer_id: UUID) -> list[SubjectEvent]:
-    """Every event about the customer: their own, their interactions, the reads of
-    their data and their requests, in notification order, none of them opened.
+@runtime_checkable
+class NotificationsAtPositions(Protocol):
+    """Our recorders fetch notifications by position (api/*_recorders.py)."""
 
-    Note: this scans the notification log by topic, so its cost grows with the
-    log; an index of events by subject (a read model) would make it constant.
+    def select_notifications_at(
+        self, positions: Sequence[int]
+    ) -> list[Notification]: ...
+
+
+def record_subject_read(
+    services: Services, actor: Actor, customer_id: UUID, fields: list[str]
+) -> Written:
+    """Records the data protection officer's read of the subject's data, once
+    the read model `events_by_subject` has caught up with the log: a lagging one
+    answers 503 before anything is recorded, not after."""
+    head = services.crm.recorder.max_notification_id() or 0
+    wait_for_read_side(services, head, services.subject_events_runner)
+    return services.crm.record_personal_data_read(
+        actor, customer_id, DSR_PURPOSE, fields
+    )
+
+
+def subject_events(
+    services: Services, customer_id: UUID, up_to: int
+) -> list[SubjectEvent]:
+    """Every event about the customer up to position `up_to` at least: their own,
+    their interactions, the reads and exports of their data and their requests,
+    in notification order, none of them opened.
+
+    The read model `events_by_subject` names their positions, so only those
+    notifications are fetched: the cost follows the subject's own events, not
+    the length of the log. It waits (at most LEDGERCRM_READ_WAIT_SECONDS) for
+    that read model to reach `up_to`, else answers 503 like any lagging query.
     """
+    wait_for_read_side(services, up_to, services.subject_events_runner)
+    positions = services.subject_events.positions(services.read_models, customer_id)
+    mapper = services.crm.mapper
     found = []
-    for position, event in notifications_of(services, _subject_topics()):
-        if _concerns(event, customer_id):
-            found.append(SubjectEvent(position, event))
+    for notification in notifications_at(services, positions):
+        event = mapper.to_sealed_domain_event(notification)  # type: ignore[attr-defined]
+        if _concerns(event, customer_id):  # what the read model promised
+            found.append(SubjectEvent(notification.id, event))
     return found
+
+
+def notifications_at(
+    services: Services, positions: list[int]
+) -> Iterator[Notification]:
+    """The stored notifications at `positions`, in order, in batches."""
+    recorder = services.crm.recorder
+    if not isinstance(recorder, NotificationsAtPositions):
+        raise TypeError(
+            f"{type(recorder).__name__} cannot select notifications by position; "
+            "use the recorders of api/sqlite_recorders.py or api/postgres_recorders.py"
+        )
+    for start in range(0, len(positions), SCAN_BATCH):
+        yield from recorder.select_notifications_at(
+            positions[start : start + SCAN_BATCH]
+        )
 
 
 def ledger_proof(services: Services, position: int) -> dict[str, Any]:
@@ -116,12 +165,12 @@ def access_package(
     customer = services.crm.customer(customer_id)
 
     # Step 2.
-    services.crm.record_personal_data_read(
-        actor, customer_id, DSR_PURPOSE, [*PERSONAL_FIELDS, "interaction.text"]
+    read = record_subject_read(
+        services, actor, customer_id, [*PERSONAL_FIELDS, "interaction.text"]
     )
 
     # Step 3.
-    events = subject_events(services, customer_id)
+    events = subject_events(services, customer_id, read.position)
     opened = services.crm.mapper.open_sealed  # type: ignore[attr-defined]
 
     # Step 4.
@@ -143,7 +192,7 @@ def access_package(
             consent_view(services, customer, code) for code in sorted(customer.consents)
         ],
         "agreements": [
-            {"purpose_code": code, "agreement_ref": ref}
+            agreement_view(services, code, ref)
             for code, ref in sorted(customer.agreements.items())
         ],
         "interactions": [
@@ -186,21 +235,54 @@ def access_package(
 def consent_view(
     services: Services, customer: Customer, purpose_code: str
 ) -> dict[str, Any]:
-    """A consent with the exact notice text it was given against."""
+    """A consent with the exact notice text it was given against, and what that
+    notice told about sensitive data (SENSITIVE-DATA)."""
     consent = customer.consents[purpose_code]
     purpose = services.crm.purpose(purpose_code)
     notice = purpose.notice(consent["notice_version"]) or {}
-    text_hash = notice_sha256(notice["text_vi"], notice["text_en"]) if notice else None
+    text_hash = (
+        notice_sha256(
+            notice["text_vi"],
+            notice["text_en"],
+            notice["sensitive_statement_vi"],
+            notice["sensitive_statement_en"],
+        )
+        if notice
+        else None
+    )
     return {
         "purpose_code": purpose_code,
         "purpose_title_vi": purpose.title_vi,
         "purpose_title_en": purpose.title_en,
         "legal_basis": purpose.legal_basis,
+        "purpose_discloses": purpose.discloses,
         **{k: v for k, v in consent.items() if k != "given_by"},
         "captured_by": consent["given_by"],
         "notice_text_vi": notice.get("text_vi"),
         "notice_text_en": notice.get("text_en"),
+        "sensitive_data_categories": purpose.sensitive_categories,
+        "sensitive_statement_vi": notice.get("sensitive_statement_vi"),
+        "sensitive_statement_en": notice.get("sensitive_statement_en"),
         "notice_text_matches_hash": text_hash == consent["notice_sha256"],
+    }
+
+
+def agreement_view(
+    services: Services, purpose_code: str, agreement_ref: str
+) -> dict[str, Any]:
+    """An agreement with its purpose and, for sensitive data, what the purpose's
+    latest notice tells the person about it (SENSITIVE-DATA)."""
+    purpose = services.crm.purpose(purpose_code)
+    notice = purpose.latest_notice or {}
+    return {
+        "purpose_code": purpose_code,
+        "agreement_ref": agreement_ref,
+        "purpose_title_vi": purpose.title_vi,
+        "purpose_title_en": purpose.title_en,
+        "purpose_discloses": purpose.discloses,
+        "sensitive_data_categories": purpose.sensitive_categories,
+        "sensitive_statement_vi": notice.get("sensitive_statement_vi"),
+        "sensitive_statement_en": notice.get("sensitive_statement_en"),
     }
 
 
@@ -215,12 +297,10 @@ def consent_record(
             f"the customer never consented to purpose {purpose_code!r}; "
             "list their consents in the access package"
         )
-    services.crm.record_personal_data_read(
-        actor, customer_id, DSR_PURPOSE, ["full_name"]
-    )
+    read = record_subject_read(services, actor, customer_id, ["full_name"])
     own = [
         e
-        for e in subject_events(services, customer_id)
+        for e in subject_events(services, customer_id, read.position)
         if isinstance(e.event, CONSENT_EVENTS) and e.event.purpose_code == purpose_code
     ]
     return {
@@ -323,22 +403,6 @@ def _event_view(services: Services, subject_event: SubjectEvent) -> dict[str, An
     }
 
 
-def _subject_topics() -> list[str]:
-    classes: list[type] = [
-        Interaction.Logged,
-        PersonalDataAccess.Recorded,
-        PersonalDataExport.Recorded,
-    ]
-    for base in (Customer.Event, SubjectRequest.Event):
-        owner = vars(Customer if base is Customer.Event else SubjectRequest)
-        classes += [
-            v
-            for v in owner.values()
-            if isinstance(v, type) and issubclass(v, base) and v is not base
-        ]
-    return sorted({get_topic(c) for c in classes})
-
-
 def notifications_of(
     services: Services, topics: list[str], *, decode: bool = True
 ) -> Iterator[Any]:
@@ -400,7 +464,8 @@ def reads_by(
     """BREACH-NOTIFY: the recorded reads of personal data by `reader` (an actor
     as recorded, `role:token_id`, or a bare token id) within `window`.
 
-    Note: it scans the record of reads by topic, like `subject_events`.
+    Note: it scans the record of reads by topic, so its cost grows with the
+    log; an index of reads by actor would make it follow the actor's reads.
     """
     found = []
     topics = [get_topic(PersonalDataAccess.Recorded)]

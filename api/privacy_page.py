@@ -1,5 +1,7 @@
 """The public privacy page (POLICY-PUBLISHED), in Vietnamese and English, built
-from the live configuration: purposes, deadlines and the DPO's contact."""
+from the live configuration: purposes (whether each discloses data), the
+sensitive data processed and what each notice says of it (SENSITIVE-DATA), who
+consents for a child (CHILDREN), deadlines and the DPO's contact."""
 
 import html
 from typing import Any
@@ -16,6 +18,19 @@ TEXT: dict[str, dict[str, Any]] = {
         "purposes": "Mục đích xử lý",
         "basis": "Cơ sở pháp lý",
         "retention": "Thời gian lưu trữ (ngày)",
+        "discloses": "Chia sẻ dữ liệu cho bên khác",
+        "yes": "có",
+        "no": "không",
+        "sensitive": "Dữ liệu cá nhân nhạy cảm",
+        "sensitive_intro": "Chúng tôi xử lý các dữ liệu cá nhân nhạy cảm dưới đây, "
+        "chỉ cho các mục đích được nêu; chỉ nhân viên có quyền truy cập chặt chẽ "
+        "hơn mới được đọc các dữ liệu này.",
+        "sensitive_none": "Chúng tôi không xử lý dữ liệu cá nhân nhạy cảm.",
+        "sensitive_data": "Dữ liệu nhạy cảm",
+        "sensitive_statement": "Điều chúng tôi thông báo cho bạn",
+        "children": "Trẻ em: với trẻ dưới 16 tuổi, người đại diện theo pháp luật "
+        "đồng ý thay trẻ; trẻ từ đủ 7 tuổi trở lên cũng đồng ý với các mục đích có "
+        "chia sẻ dữ liệu cho bên khác.",
         "rights": "Quyền của bạn và thời hạn trả lời",
         "right": "Quyền",
         "deadline": "Thời hạn thực hiện (ngày, có bên xử lý)",
@@ -59,6 +74,18 @@ TEXT: dict[str, dict[str, Any]] = {
         "purposes": "Purposes of processing",
         "basis": "Legal basis",
         "retention": "Retention (days)",
+        "discloses": "Discloses data to others",
+        "yes": "yes",
+        "no": "no",
+        "sensitive": "Sensitive personal data",
+        "sensitive_intro": "We process the sensitive personal data below, only for "
+        "the purposes listed; only staff with stricter access may read it.",
+        "sensitive_none": "We process no sensitive personal data.",
+        "sensitive_data": "Sensitive data",
+        "sensitive_statement": "What we tell you",
+        "children": "Children: for a child under 16, their legal representative "
+        "consents; a child aged 7 to 15 also consents to purposes that disclose "
+        "data to others.",
         "rights": "Your rights and our deadlines",
         "right": "Right",
         "deadline": "Done within (days, with processors)",
@@ -102,11 +129,12 @@ TEXT: dict[str, dict[str, Any]] = {
 def privacy_page(settings: Settings, purposes: list[Purpose], lang: str) -> str:
     t = TEXT[lang]
     e = html.escape
+    active = [p for p in purposes if not p.retired]
     purpose_rows = "".join(
         f"<tr><td>{e(p.title_vi if lang == 'vi' else p.title_en)}</td>"
-        f"<td>{e(t['bases'][p.legal_basis])}</td><td>{p.retention_days}</td></tr>"
-        for p in purposes
-        if not p.retired
+        f"<td>{e(t['bases'][p.legal_basis])}</td><td>{p.retention_days}</td>"
+        f"<td>{e(t['yes'] if p.discloses else t['no'])}</td></tr>"
+        for p in active
     )
     right_rows = "".join(
         f"<tr><td>{e(t['kinds'][kind])}</td><td>{days} ({with_processors})</td></tr>"
@@ -120,8 +148,10 @@ def privacy_page(settings: Settings, purposes: list[Purpose], lang: str) -> str:
         f"<h1>{e(t['title'])}</h1>"
         f"<p>{e(t['controller'])}: {e(settings.controller_name)}</p>"
         f"<h2>{e(t['purposes'])}</h2><table><tr><th>{e(t['purposes'])}</th>"
-        f"<th>{e(t['basis'])}</th><th>{e(t['retention'])}</th></tr>{purpose_rows}"
-        f"</table><h2>{e(t['rights'])}</h2>"
+        f"<th>{e(t['basis'])}</th><th>{e(t['retention'])}</th>"
+        f"<th>{e(t['discloses'])}</th></tr>{purpose_rows}</table>"
+        f"{_sensitive_processing(active, lang)}<p>{e(t['children'])}</p>"
+        f"<h2>{e(t['rights'])}</h2>"
         f"<p>{e(t['acknowledge'].format(n=ACKNOWLEDGE_WORKING_DAYS))} "
         f"{e(t['extension'])}</p><table><tr><th>{e(t['right'])}</th>"
         f"<th>{e(t['deadline'])}</th></tr>{right_rows}</table>"
@@ -129,6 +159,32 @@ def privacy_page(settings: Settings, purposes: list[Purpose], lang: str) -> str:
         f"<h2>{e(t['contact'])}</h2><p>{e(settings.dpo_contact)}</p>"
         f"{_request_form(purposes, lang)}</body></html>"
     )
+
+
+def _sensitive_processing(purposes: list[Purpose], lang: str) -> str:
+    """SENSITIVE-DATA: each purpose with sensitive data, its sensitive categories
+    and the statement of its latest notice, in the page's language."""
+    t, e = TEXT[lang], html.escape
+    sensitive = [p for p in purposes if p.sensitive]
+    if not sensitive:
+        return f"<h2>{e(t['sensitive'])}</h2><p>{e(t['sensitive_none'])}</p>"
+    rows = "".join(
+        f"<tr><td>{e(p.title_vi if lang == 'vi' else p.title_en)}</td>"
+        f"<td>{e(', '.join(p.sensitive_categories))}</td>"
+        f"<td>{e(_statement(p, lang) or '—')}</td></tr>"
+        for p in sensitive
+    )
+    return (
+        f"<h2>{e(t['sensitive'])}</h2><p>{e(t['sensitive_intro'])}</p><table><tr>"
+        f"<th>{e(t['purposes'])}</th><th>{e(t['sensitive_data'])}</th>"
+        f"<th>{e(t['sensitive_statement'])}</th></tr>{rows}</table>"
+    )
+
+
+def _statement(purpose: Purpose, lang: str) -> str | None:
+    notice = purpose.latest_notice or {}
+    statement: str | None = notice.get(f"sensitive_statement_{lang}")
+    return statement
 
 
 def _request_form(purposes: list[Purpose], lang: str) -> str:

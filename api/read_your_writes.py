@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Depends, Query
 
+from api.auth import ServicesDep
 from api.errors import ApiError
 from api.wiring import Services
 from ledger import LedgerLookupError
@@ -80,3 +81,16 @@ def _behind(what: str, position: int) -> None:
         f"the {what} has not reached position {position} yet; retry shortly",
         headers={"Retry-After": "1"},
     )
+
+
+def _caught_up(services: ServicesDep, after_position: AfterPosition = None) -> None:
+    """For queries that read both the event store and read models (the privacy
+    office's): wait until the event store holds `after_position` and every read
+    model has applied it."""
+    if after_position is None:
+        return
+    wait_for_event_store(services, after_position)
+    wait_for_read_side(services, after_position, *services.runners)
+
+
+CaughtUp = Annotated[None, Depends(_caught_up)]

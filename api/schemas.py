@@ -32,6 +32,7 @@ class PurposeDefinition(Request):
             "legal_basis": "consent",
             "data_categories": [{"name": "họ tên và e-mail", "sensitivity": "basic"}],
             "retention_days": 730,
+            "discloses": False,
         }
     )
 
@@ -41,6 +42,12 @@ class PurposeDefinition(Request):
     legal_basis: Literal["consent", "agreement", "legal-obligation"]
     data_categories: list[DataCategory] = Field(min_length=1)
     retention_days: int = Field(ge=1, le=36_500)
+    discloses: bool = Field(
+        True,
+        description="CHILDREN: the purpose discloses personal data to others (a "
+        "recipient, a partner); then a child from 7 to 15 consents as well as the "
+        "representative. Left out, it is taken as true",
+    )
 
 
 class NoticeText(Request):
@@ -53,6 +60,14 @@ class NoticeText(Request):
 
     text_vi: str
     text_en: str
+    sensitive_statement_vi: str | None = Field(
+        None,
+        description="SENSITIVE-DATA: required, with sensitive_statement_en, when "
+        "the purpose has a sensitive data category: tells the person which "
+        "sensitive data is processed and why; shown with the notice text and "
+        "covered by its hash",
+    )
+    sensitive_statement_en: str | None = None
 
 
 class Notice(BaseModel):
@@ -60,6 +75,11 @@ class Notice(BaseModel):
     text_vi: str
     text_en: str
     text_sha256: str
+    declares_sensitive: bool = Field(
+        description="the notice tells the person about sensitive data"
+    )
+    sensitive_statement_vi: str | None
+    sensitive_statement_en: str | None
     published_at: datetime
 
 
@@ -71,6 +91,7 @@ class PurposeView(BaseModel):
     data_categories: list[DataCategory]
     retention_days: int
     sensitive: bool = Field(description="a data category is sensitive (D356 Art 4)")
+    discloses: bool = Field(description="the purpose discloses data to others")
     retired: bool
     notices: list[Notice]
 

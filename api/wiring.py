@@ -46,6 +46,7 @@ from projections import (
     Database,
     EffectiveConsents,
     Erasures,
+    EventsBySubject,
     PostgresDatabase,
     ProjectionRunner,
     PurposesWithNotices,
@@ -126,6 +127,8 @@ class Services:
     purpose_runner: ProjectionRunner
     lookups: CustomerLookupHashes
     lookup_runner: ProjectionRunner
+    subject_events: EventsBySubject
+    subject_events_runner: ProjectionRunner
 
     @cached_property
     def read_log(self) -> GroupedReadLog:
@@ -145,6 +148,7 @@ class Services:
             self.timeline_runner,
             self.purpose_runner,
             self.lookup_runner,
+            self.subject_events_runner,
         ]
 
     def runner_named(self, name: str) -> ProjectionRunner:
@@ -223,6 +227,11 @@ def open_services(settings: Settings) -> Services:
     )
     lookup_runner = ProjectionRunner(lookups, read_models, crm.recorder, mapper)
     crm.wake_ups.append(lookup_runner.news)
+    subject_events = EventsBySubject(read_models.dialect)
+    subject_events_runner = ProjectionRunner(
+        subject_events, read_models, crm.recorder, mapper
+    )
+    crm.wake_ups.append(subject_events_runner.news)
     crm.event_store_region = settings.store_regions["event_store"]
     return Services(
         settings,
@@ -244,6 +253,8 @@ def open_services(settings: Settings) -> Services:
         purpose_runner,
         lookups,
         lookup_runner,
+        subject_events,
+        subject_events_runner,
     )
 
 

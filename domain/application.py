@@ -178,7 +178,10 @@ class CRM(Application[UUID]):
         legal_basis: str,
         data_categories: Sequence[tuple[str, str]],
         retention_days: int,
+        discloses: bool = True,
     ) -> Written:
+        """Defines a purpose; `discloses` says whether its data goes to others
+        (CHILDREN), and is assumed where a caller does not say."""
         code = _purpose_code(code)
         valid.one_of("legal_basis", legal_basis, LEGAL_BASES)
         if retention_days < 1:
@@ -196,18 +199,28 @@ class CRM(Application[UUID]):
             legal_basis=legal_basis,
             data_categories=_data_categories(data_categories),
             retention_days=retention_days,
+            discloses=bool(discloses),
             actor=str(actor),
         )
         return self._save(purpose)
 
     def publish_notice(
-        self, actor: Actor, code: str, text_vi: str, text_en: str
+        self,
+        actor: Actor,
+        code: str,
+        text_vi: str,
+        text_en: str,
+        sensitive_statement_vi: str | None = None,
+        sensitive_statement_en: str | None = None,
     ) -> tuple[int, Written]:
+        """Publishes a notice; a purpose with a sensitive data category needs the
+        statement telling the person about it, in both languages (SENSITIVE-DATA)."""
         purpose = self.purpose(code)
         version = purpose.publish_notice(
             valid.text("text_vi", text_vi, max_length=20_000),
             valid.text("text_en", text_en, max_length=20_000),
             str(actor),
+            _sensitive_statement(sensitive_statement_vi, sensitive_statement_en),
         )
         return version, self._save(purpose)
 
@@ -506,7 +519,8 @@ class CRM(Application[UUID]):
     ) -> None:
         purpose = purpose or self.purpose
         for consent in consents:
-            notice = self._consented_notice(consent, purpose)
+            consented_to = purpose(consent.purpose_code)
+            notice = self._consented_notice(consent, consented_to)
             channel = valid.one_of("channel", consent.channel, CHANNELS)
             evidence = valid.text("evidence_ref", consent.evidence_ref)
             representative = _representative(consent.representative)
@@ -515,6 +529,7 @@ class CRM(Application[UUID]):
                 representative,
                 consent.child_consented,
                 vietnam_date(datetime.now(UTC)),
+                discloses=consented_to.discloses,
             )
             customer.give_consent(
                 consent.purpose_code, notice, channel, evidence, str(actor)
@@ -527,15 +542,19 @@ class CRM(Application[UUID]):
                     str(actor),
                 )
         for agreement in agreements:
-            self._check_purpose_basis(purpose(agreement.purpose_code), "agreement")
+            agreed = self._check_purpose_basis(
+                purpose(agreement.purpose_code), "agreement"
+            )
+            agreed.check_sensitive_processing_declared(agreed.latest_notice)
             reference = valid.text("agreement_ref", agreement.agreement_ref)
             customer.record_agreement(agreement.purpose_code, reference, str(actor))
 
     def _consented_notice(
-        self, consent: ConsentCapture, purpose_of: Callable[[str], Purpose]
+        self, consent: ConsentCapture, purpose: Purpose
     ) -> dict[str, Any]:
-        """CONSENT-INFORMED: the consent names a published notice and its exact text."""
-        purpose = self._check_purpose_basis(purpose_of(consent.purpose_code), "consent")
+        """CONSENT-INFORMED: the consent names a published notice and its exact
+        text, which for a sensitive purpose tells about the sensitive data."""
+        self._check_purpose_basis(purpose, "consent")
         notice = purpose.notice(consent.notice_version)
         if notice is None:
             raise NoticeMismatchError(
@@ -548,6 +567,7 @@ class CRM(Application[UUID]):
                 f"{consent.notice_version} of {purpose.code!r}; show the customer the "
                 "published text and send its hash"
             )
+        purpose.check_sensitive_processing_declared(notice)
         return notice
 
     def _check_purpose_basis(self, purpose: Purpose, basis: str) -> Purpose:
@@ -585,6 +605,23 @@ def _representative(
         valid.text("representative.full_name", given.full_name),
         valid.one_of("representative.relationship", given.relationship, RELATIONSHIPS),
         valid.text("representative.evidence_ref", given.evidence_ref),
+    )
+
+
+def _sensitive_statement(
+    statement_vi: str | None, statement_en: str | None
+) -> tuple[str, str] | None:
+    if statement_vi is None and statement_en is None:
+        return None
+    if statement_vi is None or statement_en is None:
+        missing = "en" if statement_en is None else "vi"
+        raise InvalidValueError(
+            f"sensitive_statement_{missing}",
+            "the sensitive data statement is needed in both languages",
+        )
+    return (
+        valid.text("sensitive_statement_vi", statement_vi, max_length=5_000),
+        valid.text("sensitive_statement_en", statement_en, max_length=5_000),
     )
 
 

@@ -1,8 +1,8 @@
 """CHILDREN: who must consent for a child, from the date of birth (L91 Art 24).
 
-Under 16, a recorded legal representative consents for the child; from 7 to 15,
-the child consents too. The law asks both only where data is disclosed; we ask
-both for every consent, since a purpose does not yet say whether it discloses.
+Under 16, a recorded legal representative consents for the child, always. From
+7 to 15 the child consents too where the purpose discloses data (its `discloses`
+flag; purposes defined before the flag count as disclosing).
 """
 
 from dataclasses import dataclass
@@ -38,9 +38,12 @@ def check_child_consent(
     representative: Representative | None,
     child_consented: bool,
     today: date,
+    *,
+    discloses: bool,
 ) -> None:
-    """Refuses a consent for a child under 16 without their representative's, or
-    for a child from 7 to 15 without their own as well."""
+    """Refuses a consent for a child under 16 without their representative's, or,
+    to a purpose that discloses data, for a child from 7 to 15 without their own
+    as well."""
     if not isinstance(date_of_birth, str):
         return  # no date of birth recorded (or erased): treated as an adult
     age = age_on(date.fromisoformat(date_of_birth), today)
@@ -52,9 +55,9 @@ def check_child_consent(
             "representative must consent; send representative {full_name, "
             "relationship, evidence_ref} with the consent"
         )
-    if age >= CHILD_ALSO_FROM and not child_consented:
+    if discloses and age >= CHILD_ALSO_FROM and not child_consented:
         raise ChildConsentError(
-            f"the customer is {age}: from {CHILD_ALSO_FROM} to "
-            f"{REPRESENTATIVE_BELOW - 1} the child consents as well as the "
-            "representative; send child_consented: true once they have"
+            f"the customer is {age} and the purpose discloses data: from "
+            f"{CHILD_ALSO_FROM} to {REPRESENTATIVE_BELOW - 1} the child consents as "
+            "well as the representative; send child_consented: true once they have"
         )

@@ -40,6 +40,16 @@ class NoticeMismatchError(DomainError):
     """A consent names a notice version that was not published, or another text."""
 
 
+class SensitiveNoticeRequiredError(DomainError):
+    """SENSITIVE-DATA: a notice of a purpose with a sensitive data category does
+    not tell the person about the sensitive processing."""
+
+
+class SensitiveProcessingNotDeclaredError(DomainError):
+    """SENSITIVE-DATA: a consent or an agreement for a sensitive purpose whose
+    notice does not tell the person about the sensitive processing."""
+
+
 class WrongBasisError(DomainError):
     """A consent for a purpose resting on an agreement, or the reverse."""
 

@@ -14,6 +14,7 @@ from projections.effective_consents import (
     EffectiveConsents,
 )
 from projections.erasures import ErasureRow, Erasures
+from projections.events_by_subject import EventsBySubject
 from projections.lookup_hashes import CustomerLookupHashes
 from projections.purposes_with_notices import (
     NoticeRow,
@@ -35,6 +36,7 @@ __all__ = [
     "EffectiveConsents",
     "ErasureRow",
     "Erasures",
+    "EventsBySubject",
     "InteractionRow",
     "NoticeRow",
     "PageMark",

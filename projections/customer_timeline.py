@@ -3,7 +3,8 @@
 Every event concerning a customer becomes one entry: the customer's own events,
 interactions logged with them, reads of their personal fields and exports that
 included them. Non-personal values are kept as they are; personal values stay
-sealed, and erasure drops them from every entry of the customer.
+sealed, and erasure drops them from every entry of the customer: at once from
+every answer, and from the rows by a background sweep (see `projections.purges`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from crypto_shredding import SealedValue
 from domain import Customer, Interaction
 from domain.access import PersonalDataAccess, PersonalDataExport
 from projections.positions import table
+from projections.purges import DeferredPurge, marks_schema
 from projections.sql import Cursor, Database, Dialect
 
 SCHEMA: dict[Dialect, str] = {
@@ -32,7 +34,8 @@ SCHEMA: dict[Dialect, str] = {
             details TEXT NOT NULL,
             personal TEXT,
             PRIMARY KEY (customer_id, position)
-        )""",
+        );"""
+    + marks_schema("sqlite", "customer_timeline_erased"),
     "postgres": """
         CREATE SCHEMA IF NOT EXISTS projections;
         CREATE TABLE IF NOT EXISTS projections.customer_timeline (
@@ -44,7 +47,8 @@ SCHEMA: dict[Dialect, str] = {
             details text NOT NULL,
             personal text,
             PRIMARY KEY (customer_id, position)
-        )""",
+        );"""
+    + marks_schema("postgres", "customer_timeline_erased"),
 }
 
 # Attributes every event has; the entry keeps them in its own columns instead.
@@ -78,6 +82,14 @@ class CustomerTimelines:
 
     def __init__(self, dialect: Dialect) -> None:
         self.table = table(dialect, "customer_timeline")
+        self.purge = DeferredPurge(
+            dialect,
+            marks="customer_timeline_erased",
+            rows="customer_timeline",
+            subject_column="customer_id",
+            row_key="position",
+            sealed_column="personal",
+        )
 
     @singledispatchmethod
     def apply(self, event: Any, cursor: Cursor, position: int) -> None:
@@ -87,11 +99,8 @@ class CustomerTimelines:
     def _(self, event: Customer.Event, cursor: Cursor, position: int) -> None:
         self._append(cursor, event.originator_id, event, position)
         if isinstance(event, Customer.ErasureRequested | Customer.DataKeyShredded):
-            cursor.execute(
-                f"UPDATE {self.table} SET personal = NULL WHERE customer_id = %s "
-                "AND personal IS NOT NULL",  # the second erasure event writes nothing
-                (event.originator_id.hex,),
-            )
+            # One row now; the sealed copies are cleared by `sweep` later.
+            self.purge.mark(cursor, event.originator_id.hex, position)
 
     @apply.register
     def _(self, event: Interaction.Logged, cursor: Cursor, position: int) -> None:
@@ -110,6 +119,10 @@ class CustomerTimelines:
         for customer_id in event.customer_ids:
             self._append(cursor, UUID(str(customer_id)), event, position)
 
+    def sweep(self, cursor: Cursor, limit: int) -> int:
+        """Clears erased customers' sealed copies, up to `limit` rows."""
+        return self.purge.sweep(cursor, limit)
+
     def timeline(
         self,
         database: Database,
@@ -127,7 +140,8 @@ class CustomerTimelines:
                 (customer_id.hex, after_position, limit),
             )
             rows = cursor.fetchall()
-        return [_entry(row) for row in rows]
+            erased = bool(rows) and self.purge.is_erased(cursor, customer_id.hex)
+        return [_entry(row, erased=erased) for row in rows]
 
     def version_at(
         self, database: Database, customer_id: UUID, position: int
@@ -185,8 +199,8 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _entry(row: tuple[Any, ...]) -> TimelineEntry:
-    personal = json.loads(row[6]) if row[6] else {}
+def _entry(row: tuple[Any, ...], *, erased: bool) -> TimelineEntry:
+    personal = json.loads(row[6]) if row[6] and not erased else {}
     return TimelineEntry(
         customer_id=UUID(row[0]),
         position=int(row[1]),

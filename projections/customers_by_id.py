@@ -12,6 +12,7 @@ from uuid import UUID
 from crypto_shredding import SealedValue
 from domain import Customer, Interaction
 from projections.positions import table
+from projections.purges import DeferredPurge, marks_schema
 from projections.sql import Cursor, Database, Dialect
 
 PERSONAL_COLUMNS = ("full_name", "phone", "email", "postal_address", "date_of_birth")
@@ -52,7 +53,8 @@ SCHEMA: dict[Dialect, str] = {
         CREATE INDEX IF NOT EXISTS customers_by_id_owner
             ON customers_by_id (owner, customer_id);
         ALTER TABLE customers_by_id
-            ADD COLUMN province TEXT NOT NULL DEFAULT ''""",
+            ADD COLUMN province TEXT NOT NULL DEFAULT '';"""
+    + marks_schema("sqlite", "interactions_erased"),
     "postgres": """
         CREATE SCHEMA IF NOT EXISTS projections;
         CREATE TABLE IF NOT EXISTS projections.customers_by_id (
@@ -89,7 +91,8 @@ SCHEMA: dict[Dialect, str] = {
         CREATE INDEX IF NOT EXISTS customers_by_id_stage
             ON projections.customers_by_id (stage, customer_id);
         CREATE INDEX IF NOT EXISTS customers_by_id_owner
-            ON projections.customers_by_id (owner, customer_id)""",
+            ON projections.customers_by_id (owner, customer_id);"""
+    + marks_schema("postgres", "interactions_erased"),
 }
 
 
@@ -137,6 +140,14 @@ class CustomersById:
         self.dialect = dialect
         self.customer_table = table(dialect, "customers_by_id")
         self.interaction_table = table(dialect, "interactions_by_customer")
+        self.interaction_purge = DeferredPurge(
+            dialect,
+            marks="interactions_erased",
+            rows="interactions_by_customer",
+            subject_column="customer_id",
+            row_key="interaction_id",
+            sealed_column="text",
+        )
 
     @singledispatchmethod
     def apply(self, event: Any, cursor: Cursor, position: int) -> None:
@@ -322,12 +333,15 @@ class CustomersById:
                 (customer_id.hex,),
             )
             rows = cursor.fetchall()
+            erased = bool(rows) and self.interaction_purge.is_erased(
+                cursor, customer_id.hex
+            )
         return [
             InteractionRow(
                 UUID(r[0]),
                 UUID(r[1]),
                 r[2],
-                _sealed(r[3]),
+                None if erased else _sealed(r[3]),
                 datetime.fromisoformat(r[4]),
                 r[5],
             )
@@ -379,11 +393,12 @@ class CustomersById:
             "position = %s WHERE customer_id = %s",
             (event.timestamp.isoformat(), position, event.originator_id.hex),
         )
-        cursor.execute(
-            f"UPDATE {self.interaction_table} SET text = NULL WHERE customer_id = %s "
-            "AND text IS NOT NULL",
-            (event.originator_id.hex,),
-        )
+        # One row however many interactions; their notes are cleared by `sweep`.
+        self.interaction_purge.mark(cursor, event.originator_id.hex, position)
+
+    def sweep(self, cursor: Cursor, limit: int) -> int:
+        """Clears erased customers' sealed interaction notes, up to `limit` rows."""
+        return self.interaction_purge.sweep(cursor, limit)
 
 
 CUSTOMER_COLUMNS = (

@@ -31,6 +31,7 @@ SCHEMA: dict[Dialect, str] = {
             sensitive INTEGER NOT NULL,
             retention_days INTEGER NOT NULL,
             retired INTEGER NOT NULL DEFAULT 0,
+            discloses INTEGER NOT NULL DEFAULT 1,
             defined_by TEXT NOT NULL,
             defined_at TEXT NOT NULL,
             position INTEGER NOT NULL
@@ -41,11 +42,16 @@ SCHEMA: dict[Dialect, str] = {
             text_vi TEXT NOT NULL,
             text_en TEXT NOT NULL,
             text_sha256 TEXT NOT NULL,
+            sensitive_statement_vi TEXT,
+            sensitive_statement_en TEXT,
             published_by TEXT NOT NULL,
             published_at TEXT NOT NULL,
             position INTEGER NOT NULL,
             PRIMARY KEY (code, version)
-        )""",
+        );
+        ALTER TABLE purposes ADD COLUMN discloses INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE purpose_notices ADD COLUMN sensitive_statement_vi TEXT;
+        ALTER TABLE purpose_notices ADD COLUMN sensitive_statement_en TEXT""",
     "postgres": """
         CREATE SCHEMA IF NOT EXISTS projections;
         CREATE TABLE IF NOT EXISTS projections.purposes (
@@ -58,6 +64,7 @@ SCHEMA: dict[Dialect, str] = {
             sensitive integer NOT NULL,
             retention_days integer NOT NULL,
             retired integer NOT NULL DEFAULT 0,
+            discloses integer NOT NULL DEFAULT 1,
             defined_by text NOT NULL,
             defined_at text NOT NULL,
             position bigint NOT NULL
@@ -68,11 +75,19 @@ SCHEMA: dict[Dialect, str] = {
             text_vi text NOT NULL,
             text_en text NOT NULL,
             text_sha256 text NOT NULL,
+            sensitive_statement_vi text,
+            sensitive_statement_en text,
             published_by text NOT NULL,
             published_at text NOT NULL,
             position bigint NOT NULL,
             PRIMARY KEY (code, version)
-        )""",
+        );
+        ALTER TABLE projections.purposes
+            ADD COLUMN IF NOT EXISTS discloses integer NOT NULL DEFAULT 1;
+        ALTER TABLE projections.purpose_notices
+            ADD COLUMN IF NOT EXISTS sensitive_statement_vi text;
+        ALTER TABLE projections.purpose_notices
+            ADD COLUMN IF NOT EXISTS sensitive_statement_en text""",
 }
 
 
@@ -82,6 +97,8 @@ class NoticeRow:
     text_vi: str
     text_en: str
     text_sha256: str
+    sensitive_statement_vi: str | None
+    sensitive_statement_en: str | None
     published_by: str
     published_at: datetime
 
@@ -96,6 +113,7 @@ class PurposeRow:
     sensitive: bool
     retention_days: int
     retired: bool
+    discloses: bool
     defined_by: str
     defined_at: datetime
     notices: list[NoticeRow]
@@ -120,8 +138,9 @@ class PurposesWithNotices:
         sensitive = any(c["sensitivity"] == "sensitive" for c in event.data_categories)
         cursor.execute(
             f"INSERT INTO {self.table} (code, purpose_id, title_vi, title_en, "
-            "legal_basis, data_categories, sensitive, retention_days, defined_by, "
-            "defined_at, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "legal_basis, data_categories, sensitive, retention_days, discloses, "
+            "defined_by, defined_at, position) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 event.code,
                 event.originator_id.hex,
@@ -131,6 +150,7 @@ class PurposesWithNotices:
                 json.dumps(event.data_categories, ensure_ascii=False),
                 int(sensitive),
                 event.retention_days,
+                int(event.discloses),
                 event.actor,
                 event.timestamp.isoformat(),
                 position,
@@ -141,14 +161,17 @@ class PurposesWithNotices:
     def _(self, event: Purpose.NoticePublished, cursor: Cursor, position: int) -> None:
         cursor.execute(
             f"INSERT INTO {self.notice_table} (code, version, text_vi, text_en, "
-            "text_sha256, published_by, published_at, position) "
-            f"SELECT code, %s, %s, %s, %s, %s, %s, %s FROM {self.table} "
+            "text_sha256, sensitive_statement_vi, sensitive_statement_en, "
+            "published_by, published_at, position) "
+            f"SELECT code, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM {self.table} "
             "WHERE purpose_id = %s",
             (
                 event.version,
                 event.text_vi,
                 event.text_en,
                 event.text_sha256,
+                event.sensitive_statement_vi,
+                event.sensitive_statement_en,
                 event.actor,
                 event.timestamp.isoformat(),
                 position,
@@ -167,7 +190,8 @@ class PurposesWithNotices:
             purposes = cursor.fetchall()
             cursor.execute(
                 "SELECT code, version, text_vi, text_en, text_sha256, published_by, "
-                f"published_at FROM {self.notice_table} ORDER BY code, version"
+                "published_at, sensitive_statement_vi, sensitive_statement_en "
+                f"FROM {self.notice_table} ORDER BY code, version"
             )
             notices = cursor.fetchall()
         return [
@@ -187,7 +211,7 @@ class PurposesWithNotices:
 
 PURPOSE_COLUMNS = (
     "code, title_vi, title_en, legal_basis, data_categories, sensitive, "
-    "retention_days, retired, defined_by, defined_at"
+    "retention_days, retired, defined_by, defined_at, discloses"
 )
 
 
@@ -203,12 +227,15 @@ def _purpose(row: tuple[Any, ...], notices: list[tuple[Any, ...]]) -> PurposeRow
         retired=bool(row[7]),
         defined_by=row[8],
         defined_at=datetime.fromisoformat(row[9]),
+        discloses=bool(row[10]),
         notices=[
             NoticeRow(
                 version=int(n[1]),
                 text_vi=n[2],
                 text_en=n[3],
                 text_sha256=n[4],
+                sensitive_statement_vi=n[7],
+                sensitive_statement_en=n[8],
                 published_by=n[5],
                 published_at=datetime.fromisoformat(n[6]),
             )

@@ -30,7 +30,9 @@ class ReadModel(Protocol):
 
     Optional: `handles(topic) -> bool`, to say which events `apply` wants; without
     it, see `handles_topic`. Events it does not want are neither decoded nor
-    applied, and the position still moves past them."""
+    applied, and the position still moves past them. Optional too: `sweep(cursor,
+    limit) -> int`, background work (clearing erased subjects' sealed copies, see
+    `projections.purges`) that the runner does when no event is waiting."""
 
     name: str
     schema: dict[Dialect, str]
@@ -57,6 +59,7 @@ class ProjectionRunner:
         mapper: SealedEventMapper,
         *,
         batch_size: int = 500,
+        sweep_size: int = 1000,
         poll_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
         settle_seconds: float = 0.0,
@@ -66,6 +69,7 @@ class ProjectionRunner:
         self.recorder = recorder
         self.mapper = mapper
         self.batch_size = batch_size
+        self.sweep_size = sweep_size
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.settle_seconds = settle_seconds
@@ -117,6 +121,23 @@ class ProjectionRunner:
             self._advanced.notify_all()
         return len(notifications)
 
+    def sweep_once(self) -> int:
+        """One transaction of the read model's background work, if it has any;
+        returns how much it did (0: nothing left)."""
+        sweep = getattr(self.read_model, "sweep", None)
+        if sweep is None:
+            return 0
+        with self.database.transaction() as cursor:
+            done: int = sweep(cursor, self.sweep_size)
+        return done
+
+    def sweep_all(self) -> int:
+        """Does all of the read model's background work now."""
+        total = 0
+        while done := self.sweep_once():
+            total += done
+        return total
+
     def run(self, stop: threading.Event) -> None:
         """Keeps the read model up to date until `stop` is set.
 
@@ -130,7 +151,8 @@ class ProjectionRunner:
         backoff = 0.0
         while not stop.is_set():
             try:
-                applied = self.run_once()
+                # Events first; background work only when none is waiting.
+                applied = self.run_once() or self.sweep_once()
             except (StorageError, PersistenceError):
                 backoff = min(max(2 * backoff, 0.5), self.max_backoff_seconds)
                 logger.warning(

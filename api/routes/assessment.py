@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse
 from api import dpia, privacy, schemas
 from api import privacy_schemas as ps
 from api.auth import ServicesDep, allowed
+from api.read_your_writes import CaughtUp
 from domain import Actor
 
 router = APIRouter(prefix="/v1/dpo", tags=["residency and assessment"])
@@ -16,7 +17,7 @@ Officer = Annotated[Actor, Depends(allowed("assessment:manage"))]
 
 
 @router.get("/stores", response_model=ps.StoresView)
-def stores(actor: Officer, services: ServicesDep) -> Any:
+def stores(actor: Officer, services: ServicesDep, caught_up: CaughtUp) -> Any:
     """LOCALISATION: each store's region, as set and as last recorded."""
     recorded = privacy.privacy_office(services).store_regions()
     return ps.StoresView(
@@ -41,6 +42,7 @@ def record_transfer(
 def dpia_annex(
     actor: Officer,
     services: ServicesDep,
+    caught_up: CaughtUp,
     format: Annotated[Literal["json", "markdown", "html"], Query()] = "json",
 ) -> Any:
     """DPIA: the technical annex, from the configuration in force right now."""

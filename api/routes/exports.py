@@ -85,6 +85,15 @@ def export_customers_with_personal_fields(
             "own export, not a bulk export; name the purpose of the disclosure",
         )
     check_purpose_open(services, actor, body.purpose)
+    if not services.crm.purpose(body.purpose).discloses:
+        # CHILDREN: consents to it were taken as not disclosing data.
+        raise ApiError(
+            409,
+            "purpose_does_not_disclose",
+            f"purpose {body.purpose!r} is defined as not disclosing data to others, "
+            "so its consents were taken on that footing; disclose only under a "
+            "purpose defined with discloses: true",
+        )
     wait_for_read_side(services, body.after_position)
     rows, next_cursor = customer_page(services, body.query)
     with_basis = [r for r in rows if r.has_basis_for(body.purpose)]

@@ -13,6 +13,7 @@ from api import privacy, schemas
 from api import privacy_schemas as ps
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
+from api.read_your_writes import CaughtUp
 from api.wiring import Services
 from domain import Actor
 from domain.incidents import BREACH_FORM_FIELDS, BreachIncident, Complaint
@@ -45,6 +46,7 @@ def lodge_complaint(
 def list_complaints(
     actor: Officer,
     services: ServicesDep,
+    caught_up: CaughtUp,
     status: Annotated[Literal["open", "all"], Query()] = "open",
 ) -> Any:
     complaints = privacy.privacy_office(services).complaints()
@@ -52,7 +54,9 @@ def list_complaints(
 
 
 @router.get("/complaints/{complaint_id}", response_model=ps.ComplaintView)
-def get_complaint(complaint_id: UUID, actor: Officer, services: ServicesDep) -> Any:
+def get_complaint(
+    complaint_id: UUID, actor: Officer, services: ServicesDep, caught_up: CaughtUp
+) -> Any:
     return _complaint(privacy.privacy_office(services).complaint(complaint_id))
 
 
@@ -90,12 +94,14 @@ def register_incident(
 
 
 @router.get("/incidents", response_model=list[ps.IncidentView])
-def list_incidents(actor: Officer, services: ServicesDep) -> Any:
+def list_incidents(actor: Officer, services: ServicesDep, caught_up: CaughtUp) -> Any:
     return [_incident(i) for i in privacy.privacy_office(services).incidents()]
 
 
 @router.get("/incidents/{incident_id}", response_model=ps.IncidentView)
-def get_incident(incident_id: UUID, actor: Officer, services: ServicesDep) -> Any:
+def get_incident(
+    incident_id: UUID, actor: Officer, services: ServicesDep, caught_up: CaughtUp
+) -> Any:
     return _incident(privacy.privacy_office(services).incident(incident_id))
 
 
@@ -110,7 +116,9 @@ def complete_breach_form(
 
 
 @router.get("/incidents/{incident_id}/notification", response_class=HTMLResponse)
-def notification_form(incident_id: UUID, actor: Officer, services: ServicesDep) -> Any:
+def notification_form(
+    incident_id: UUID, actor: Officer, services: ServicesDep, caught_up: CaughtUp
+) -> Any:
     """The notification for the authority, ready to print or copy."""
     view = _incident(privacy.privacy_office(services).incident(incident_id))
     document = {
@@ -143,6 +151,7 @@ def record_breach_scope(
 def reads_by(
     actor: Officer,
     services: ServicesDep,
+    caught_up: CaughtUp,
     reader: Annotated[str, Query(description="role:token_id, or a token id")],
     window_start: Annotated[datetime, Query()],
     window_end: Annotated[datetime, Query()],

@@ -28,6 +28,7 @@ def define_purpose(
         body.legal_basis,
         [(c.name, c.sensitivity) for c in body.data_categories],
         body.retention_days,
+        body.discloses,
     )
 
 
@@ -59,7 +60,12 @@ def publish_notice(
     code: str, body: schemas.NoticeText, actor: Administrator, services: ServicesDep
 ) -> Any:
     version, written = services.crm.publish_notice(
-        actor, code, body.text_vi, body.text_en
+        actor,
+        code,
+        body.text_vi,
+        body.text_en,
+        body.sensitive_statement_vi,
+        body.sensitive_statement_en,
     )
     notice = services.crm.purpose(code).notice(version)
     assert notice is not None
@@ -85,6 +91,7 @@ def _view(row: PurposeRow) -> schemas.PurposeView:
         data_categories=[schemas.DataCategory(**c) for c in row.data_categories],  # type: ignore[arg-type]
         retention_days=row.retention_days,
         sensitive=row.sensitive,
+        discloses=row.discloses,
         retired=row.retired,
         notices=[
             schemas.Notice(
@@ -92,6 +99,9 @@ def _view(row: PurposeRow) -> schemas.PurposeView:
                 text_vi=n.text_vi,
                 text_en=n.text_en,
                 text_sha256=n.text_sha256,
+                declares_sensitive=n.sensitive_statement_vi is not None,
+                sensitive_statement_vi=n.sensitive_statement_vi,
+                sensitive_statement_en=n.sensitive_statement_en,
                 published_at=n.published_at,
             )
             for n in row.notices

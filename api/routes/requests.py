@@ -12,6 +12,7 @@ from api import erasure, privacy, schemas
 from api import privacy_schemas as ps
 from api.auth import ServicesDep, allowed
 from api.errors import ApiError
+from api.read_your_writes import CaughtUp
 from api.wiring import Services
 from domain import Actor
 from domain.privacy_office import RequestIntake
@@ -44,6 +45,7 @@ def receive_request(
 def list_requests(
     actor: Officer,
     services: ServicesDep,
+    caught_up: CaughtUp,
     status: Annotated[Literal["open", "all"], Query()] = "open",
 ) -> Any:
     office = privacy.privacy_office(services)
@@ -52,7 +54,7 @@ def list_requests(
 
 
 @router.get("/requests/overdue", response_model=list[ps.SubjectRequestView])
-def overdue_requests(actor: Officer, services: ServicesDep) -> Any:
+def overdue_requests(actor: Officer, services: ServicesDep, caught_up: CaughtUp) -> Any:
     """Open requests past their acknowledgment or execution deadline."""
     today = _today()
     return [_view(r, today) for r in privacy.privacy_office(services).overdue(today)]
@@ -62,6 +64,7 @@ def overdue_requests(actor: Officer, services: ServicesDep) -> Any:
 def requests_due_soon(
     actor: Officer,
     services: ServicesDep,
+    caught_up: CaughtUp,
     within_days: Annotated[int, Query(ge=0, le=60)] = 3,
 ) -> Any:
     """Open requests whose next deadline falls within `within_days`, soonest first."""
@@ -71,7 +74,9 @@ def requests_due_soon(
 
 
 @router.get("/requests/{request_id}", response_model=ps.SubjectRequestDetail)
-def get_request(request_id: UUID, actor: Officer, services: ServicesDep) -> Any:
+def get_request(
+    request_id: UUID, actor: Officer, services: ServicesDep, caught_up: CaughtUp
+) -> Any:
     request = privacy.privacy_office(services).request(request_id)
     return ps.SubjectRequestDetail(
         **_view(request, _today()).model_dump(),
@@ -147,7 +152,11 @@ def fulfil(
 
 @router.get("/requests/{request_id}/access-package", response_model=None)
 def access_package(
-    request_id: UUID, actor: Officer, services: ServicesDep, format: Format = "json"
+    request_id: UUID,
+    actor: Officer,
+    services: ServicesDep,
+    caught_up: CaughtUp,
+    format: Format = "json",
 ) -> Any:
     """DSR-ACCESS: the subject's package, as JSON or as a readable HTML document."""
     request = privacy.privacy_office(services).request(request_id)
@@ -169,6 +178,7 @@ def consent_record(
     purpose_code: str,
     actor: Officer,
     services: ServicesDep,
+    caught_up: CaughtUp,
     format: Format = "json",
 ) -> Any:
     """CONSENT-PROOF: the consent's record for print, proved against the ledger."""
@@ -192,6 +202,7 @@ def lift_restriction(
 def suppression_list(
     actor: Annotated[Actor, Depends(allowed("suppression:read"))],
     services: ServicesDep,
+    caught_up: CaughtUp,
     purpose: Annotated[str | None, Query(description="only those for it")] = None,
 ) -> Any:
     """DSR-OBJECT: whom not to contact (for a purpose): objections and

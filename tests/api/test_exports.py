@@ -154,6 +154,30 @@ def test_exporting_for_a_sensitive_purpose_needs_the_stricter_role(
     assert response.json()["error"]["code"] == "sensitive_purpose"
 
 
+@pytest.mark.requirement("CHILDREN")
+@pytest.mark.requirement("NO-SALE")
+def test_a_personal_export_for_a_purpose_that_discloses_nothing_is_refused(
+    callers: dict[str, Caller], marketing: dict[str, Any], services: Services
+) -> None:
+    body = {**purpose_body("loyalty", "agreement"), "discloses": False}
+    callers["admin"].post("/v1/purposes", json=body)
+    written = register(callers["sales"], marketing)
+    callers["sales"].post(
+        f"/v1/customers/{written['id']}/agreements",
+        json={"purpose_code": "loyalty", "agreement_ref": "HD-9"},
+    )
+
+    response = callers["sales"].post(
+        "/v1/exports/customers", json=disclosure(purpose="loyalty", basis="agreement")
+    )
+
+    assert response.status_code == 409
+    assert response.json()["error"]["code"] == "purpose_does_not_disclose"
+    assert "discloses: true" in response.json()["error"]["message"]
+    topics = [get_topic(PersonalDataExport.Recorded)]
+    assert not services.crm.recorder.select_notifications(1, 10, topics=topics)
+
+
 def test_a_field_named_twice_is_refused(
     callers: dict[str, Caller], marketing: dict[str, Any]
 ) -> None:

@@ -21,11 +21,6 @@ NOT_POSITIONED = {
 }
 
 
-# The data protection officer's and the public privacy pages arrived with the
-# last merge of main without `after_position` (a known gap, see the xfail below).
-LATER = ("/v1/dpo/", "/v1/public/")
-
-
 def queries_without_after_position(client: TestClient) -> list[str]:
     description = client.app.openapi()  # type: ignore[attr-defined]
     return [
@@ -39,19 +34,6 @@ def queries_without_after_position(client: TestClient) -> list[str]:
 
 
 def test_every_query_accepts_after_position(client: TestClient) -> None:
-    missing = queries_without_after_position(client)
-
-    assert [path for path in missing if not path.startswith(LATER)] == []
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: the /v1/dpo/ and /v1/public/ queries (issue 6) do not take "
-    "after_position yet, so a client cannot read its own DPO writes back through "
-    "them reliably; adding the parameter with the wait for the read models or "
-    "event store they read would lift it",
-)
-def test_the_dpo_and_public_queries_accept_after_position(client: TestClient) -> None:
     assert queries_without_after_position(client) == []
 
 
@@ -102,6 +84,9 @@ def test_every_command_answers_the_position_it_wrote(
             "event store",
         ),
         ("/v1/ledger/checkpoint", {}, "audit ledger"),
+        ("/v1/dpo/requests", {}, "event store"),
+        ("/v1/dpo/incidents", {}, "event store"),
+        ("/v1/public/privacy", {}, "event store"),
         ("/v1/ledger/entries", {"start": 0, "stop": 1}, "audit ledger"),
     ],
 )
@@ -117,6 +102,8 @@ def test_a_query_for_a_position_not_yet_written_answers_503_with_retry_after(
     caller = callers["auditor" if "ledger" in path or "replay" in path else "admin"]
     if path == "/v1/customers":
         caller = callers["sales"]
+    if path.startswith("/v1/dpo/"):
+        caller = callers["dpo"]
     future = services.runner.head() + 1_000
 
     answer = caller.get(path, params={**params, "after_position": future})
@@ -143,3 +130,24 @@ def test_a_query_waits_for_the_position_a_command_answered(
     size = int(checkpoint.text.splitlines()[1])
     assert services.ledger_store.leaf_index_of(position) is not None
     assert size > services.ledger_store.leaf_index_of(position)  # type: ignore[operator]
+
+
+def test_the_dpo_reads_back_a_request_it_just_opened(
+    callers: dict[str, Caller], services: Services
+) -> None:
+    dpo = callers["dpo"]
+    opened = dpo.post(
+        "/v1/dpo/requests",
+        json={
+            "kind": "access",
+            "requester_name": "Nguyễn Văn An",
+            "requester_contact": "an@example.vn",
+        },
+    )
+    position = opened.json()["position"]
+
+    listed = dpo.get("/v1/dpo/requests", params={"after_position": position})
+
+    assert listed.status_code == 200
+    assert opened.json()["id"] in {r["id"] for r in listed.json()}
+    assert all(runner.position() >= position for runner in services.runners)

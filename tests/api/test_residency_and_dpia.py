@@ -122,6 +122,8 @@ def test_dpia_annex_is_built_from_live_configuration(
     assert purpose["legal_basis"] == "consent"
     assert purpose["data_categories"] == [{"name": "contact", "sensitivity": "basic"}]
     assert purpose["retention_days"] == 365
+    assert purpose["sensitive"] is False
+    assert purpose["discloses"] is True
     assert {r["role"] for r in annex["roles"]} == {
         "admin",
         "sales",

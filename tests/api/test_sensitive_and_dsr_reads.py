@@ -23,6 +23,15 @@ def credit_check(callers: dict[str, Caller], marketing: dict[str, Any]) -> Any:
         {"name": "income and debts", "sensitivity": "sensitive"},
     ]
     callers["admin"].post("/v1/purposes", json=body)
+    callers["admin"].post(
+        "/v1/purposes/credit-check/notices",
+        json={
+            "text_vi": "Chúng tôi thẩm định tín dụng theo hợp đồng.",
+            "text_en": "We check credit under the agreement.",
+            "sensitive_statement_vi": "Chúng tôi xử lý thu nhập và các khoản nợ.",
+            "sensitive_statement_en": "We process your income and debts.",
+        },
+    )
     written = callers["sales"].post("/v1/customers", json=registration(marketing))
     return (
         callers["sales"]

@@ -1,9 +1,12 @@
 """Fixtures for the CRM's rules: actors, purposes with notices, a customer."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
 
 from api.wiring import Services
 from domain import (
@@ -13,7 +16,9 @@ from domain import (
     ConsentCapture,
     CustomerProfile,
     PersonalDetails,
+    Purpose,
     notice_sha256,
+    purpose_id,
 )
 
 NOTICE_VI = "Chúng tôi gửi thư tin tức hàng tháng."
@@ -88,3 +93,47 @@ def customer_id(
 ) -> UUID:
     """A customer registered with consent to the newsletter only."""
     return crm.register_customer(sales, details, CustomerProfile(), [newsletter]).id
+
+
+def record_purpose_from_before_the_flags(
+    crm: CRM, code: str, categories: list[tuple[str, str]], notice: tuple[str, str]
+) -> None:
+    """Stores a purpose and its first notice as they were recorded before purposes
+    said whether they disclose and notices declared sensitive data (class
+    version 1 of both events), straight into the event store."""
+    transcoder = crm.mapper.transcoder
+    defined = {
+        "timestamp": datetime.now(UTC),
+        "originator_topic": get_topic(Purpose),
+        "actor": "admin:u-admin",
+        "code": code,
+        "title_vi": f"Mục đích {code}",
+        "title_en": code,
+        "legal_basis": "consent",
+        "data_categories": [{"name": n, "sensitivity": s} for n, s in categories],
+        "retention_days": 30,
+    }
+    published = {
+        "timestamp": datetime.now(UTC),
+        "actor": "admin:u-admin",
+        "version": 1,
+        "text_vi": notice[0],
+        "text_en": notice[1],
+        "text_sha256": notice_sha256(*notice),
+    }
+    crm.recorder.insert_events(
+        [
+            StoredEvent(
+                purpose_id(code),
+                1,
+                get_topic(Purpose.Defined),
+                transcoder.encode(defined),
+            ),
+            StoredEvent(
+                purpose_id(code),
+                2,
+                get_topic(Purpose.NoticePublished),
+                transcoder.encode(published),
+            ),
+        ]
+    )

@@ -90,7 +90,14 @@ def _tables(runner: ProjectionRunner) -> list[str]:
 
 @pytest.mark.parametrize(
     "runner_name",
-    ["runner", "consent_runner", "timeline_runner", "purpose_runner", "erasure_runner"],
+    [
+        "runner",
+        "consent_runner",
+        "timeline_runner",
+        "purpose_runner",
+        "erasure_runner",
+        "subject_events_runner",
+    ],
 )
 def test_a_read_model_rebuilt_from_the_events_has_the_same_rows(
     services: Services, runner_name: str

@@ -130,7 +130,11 @@ def test_the_shadow_read_model_renames_only_whole_table_and_index_names() -> Non
         "SELECT customer_id FROM projections.customers_by_id"
     )
 
-    assert shadow.names.tables == ("customers_by_id", "interactions_by_customer")
+    assert shadow.names.tables == (
+        "customers_by_id",
+        "interactions_by_customer",
+        "interactions_erased",
+    )
     assert "interactions_by_customer_customer" in shadow.names.indexes
     assert renamed == (
         f"INSERT INTO projections.interactions_by_customer{SHADOW} (customer_id) "

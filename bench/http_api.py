@@ -16,7 +16,7 @@ request queued behind it). Throughput: --clients closed-loop clients for
 the server; its share is the same for both servers. Prints figures; asserts
 nothing.
 
-    .venv/bin/python bench/api.py [--backend sqlite|postgres] [--rate 200]
+    .venv/bin/python bench/http_api.py [--backend sqlite|postgres] [--rate 200]
 """
 
 from __future__ import annotations
@@ -116,6 +116,10 @@ def main() -> None:
             "LEDGERCRM_DATA_DIR": str(settings.data_dir),
             "LEDGERCRM_DATABASE_URL": url,
             "LEDGERCRM_LOG_LEVEL": "warning",
+            # One token plays every client here: lift its per-token abuse limits
+            # (rate limit, bulk-read alert), which would otherwise answer 429.
+            "LEDGERCRM_RATE_LIMIT_PER_MINUTE": "100000000",
+            "LEDGERCRM_BULK_READ_CUSTOMERS": "100000000",
             **dict(a.split("=", 1) for a in arguments.server_setting),
         }
         crm_port, bare_port = free_port(), free_port()
@@ -134,7 +138,7 @@ def main() -> None:
             (
                 "bare FastAPI",
                 [
-                    *("-m", "uvicorn", "--factory", "bench.api:bare_app"),
+                    *("-m", "uvicorn", "--factory", "bench.http_api:bare_app"),
                     *("--port", str(bare_port), "--log-level", "warning"),
                 ],
                 bare_port,
@@ -321,11 +325,23 @@ def closed_loop(
 
 
 def run_threads(target: Any, count: int) -> None:
-    threads = [threading.Thread(target=target) for _ in range(count)]
+    """Runs `target` in `count` threads; a failure in any stops the benchmark
+    with its message instead of dying silently with its thread."""
+    failures: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            target()
+        except BaseException as failure:  # SystemExit too: it carries the answer
+            failures.append(failure)
+
+    threads = [threading.Thread(target=guarded) for _ in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise SystemExit(f"a load thread failed: {failures[0]}")
 
 
 def percentile(values: list[float], percent: float) -> float:
