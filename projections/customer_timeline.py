@@ -119,6 +119,9 @@ class CustomerTimelines:
         for customer_id in event.customer_ids:
             self._append(cursor, UUID(str(customer_id)), event, position)
 
+    def sweep_due(self) -> bool:
+        return self.purge.due
+
     def sweep(self, cursor: Cursor, limit: int) -> int:
         """Clears erased customers' sealed copies, up to `limit` rows."""
         return self.purge.sweep(cursor, limit)

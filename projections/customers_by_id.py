@@ -396,6 +396,9 @@ class CustomersById:
         # One row however many interactions; their notes are cleared by `sweep`.
         self.interaction_purge.mark(cursor, event.originator_id.hex, position)
 
+    def sweep_due(self) -> bool:
+        return self.interaction_purge.due
+
     def sweep(self, cursor: Cursor, limit: int) -> int:
         """Clears erased customers' sealed interaction notes, up to `limit` rows."""
         return self.interaction_purge.sweep(cursor, limit)

@@ -51,9 +51,14 @@ class DeferredPurge:
         self.subject_column = subject_column
         self.row_key = row_key
         self.sealed_column = sealed_column
+        # Whether a sweep may find work: unknown at start-up (marks may wait from
+        # before), set by each mark, cleared when a sweep finds nothing left. It
+        # spares the runner a transaction per idle turn when nothing is erased.
+        self.due = True
 
     def mark(self, cursor: Cursor, subject_hex: str, position: int) -> None:
         """One row, however many the subject has: the erasure's whole cost here."""
+        self.due = True
         cursor.execute(
             f"INSERT INTO {self.marks} (subject_id, position) VALUES (%s, %s) "
             "ON CONFLICT (subject_id) DO NOTHING",
@@ -66,12 +71,6 @@ class DeferredPurge:
         )
         return cursor.fetchone() is not None
 
-    def pending(self, cursor: Cursor) -> int:
-        """How many erased subjects still have sealed rows to clear."""
-        cursor.execute(f"SELECT COUNT(*) FROM {self.marks} WHERE swept = 0")
-        row = cursor.fetchone()
-        return int(row[0]) if row else 0
-
     def sweep(self, cursor: Cursor, limit: int) -> int:
         """Clears up to `limit` sealed copies of one erased subject; returns how
         many rows it cleared (0 when nothing is left to clear)."""
@@ -81,6 +80,7 @@ class DeferredPurge:
         )
         subject = cursor.fetchone()
         if subject is None:
+            self.due = False
             return 0
         cursor.execute(
             f"SELECT {self.row_key} FROM {self.rows} WHERE {self.subject_column} = %s "

@@ -32,7 +32,8 @@ class ReadModel(Protocol):
     it, see `handles_topic`. Events it does not want are neither decoded nor
     applied, and the position still moves past them. Optional too: `sweep(cursor,
     limit) -> int`, background work (clearing erased subjects' sealed copies, see
-    `projections.purges`) that the runner does when no event is waiting."""
+    `projections.purges`) that the runner does when no event is waiting, with
+    `sweep_due() -> bool` saying whether there may be any."""
 
     name: str
     schema: dict[Dialect, str]
@@ -125,7 +126,7 @@ class ProjectionRunner:
         """One transaction of the read model's background work, if it has any;
         returns how much it did (0: nothing left)."""
         sweep = getattr(self.read_model, "sweep", None)
-        if sweep is None:
+        if sweep is None or not self.read_model.sweep_due():  # type: ignore[attr-defined]
             return 0
         with self.database.transaction() as cursor:
             done: int = sweep(cursor, self.sweep_size)
