@@ -104,9 +104,19 @@ class _AdvisoryLock(IntegratorLock):
         self._connection: psycopg.Connection | None = connection
 
     def release(self) -> None:
+        """Unlocks before closing: closing alone frees the lock only once the
+        server's session has ended, after `close()` returns, so a new
+        integrator started at once could still be refused."""
         if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+            try:
+                self._connection.execute(
+                    "SELECT pg_advisory_unlock(%s)", (INTEGRATOR_LOCK_KEY,)
+                )
+            except psycopg.Error:
+                pass  # the session is gone, and the lock with it
+            finally:
+                self._connection.close()
+                self._connection = None
 
 
 class PostgresLedgerStore(LedgerStore):
