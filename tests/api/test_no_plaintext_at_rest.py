@@ -82,11 +82,30 @@ def export_ledger(services: Services, folder: Path) -> bytes:
     return run.stdout + run.stderr + read_files(folder)
 
 
+# Reads every file under a folder and writes the bytes to stdout. A live server's
+# files keep changing (runners append to the -wal file) and may vanish (a -shm file
+# on close): the scan wants whatever bytes are there, so neither is an error, which
+# is why this is not `tar` (exit status 1 on "file changed as we read it").
+CONCATENATE = """
+import os, sys
+out = sys.stdout.buffer
+for top, _, names in os.walk(sys.argv[1]):
+    for name in sorted(names):
+        try:
+            with open(os.path.join(top, name), "rb") as f:
+                out.write(f.read())
+        except FileNotFoundError:
+            pass
+"""
+
+
 def read_files(folder: Path) -> bytes:
     """Every file's bytes, read by another process: opening and closing a SQLite
     file here would drop this process's POSIX locks on it, which SQLite needs."""
     return subprocess.run(
-        ["tar", "-cf", "-", "-C", str(folder), "."], check=True, capture_output=True
+        [sys.executable, "-c", CONCATENATE, str(folder)],
+        check=True,
+        capture_output=True,
     ).stdout
 
 
