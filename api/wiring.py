@@ -1,6 +1,5 @@
 """Builds the running parts from settings: stores, keys, the CRM and its read model."""
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from projections import (
     EffectiveConsents,
     Erasures,
     EventsBySubject,
+    NotificationFeed,
     PostgresDatabase,
     ProjectionRunner,
     PurposesWithNotices,
@@ -65,13 +65,19 @@ class NotifyingCRM(CRM):
     name = "ledgercrm"
 
     def __init__(self, env: dict[str, str], *, shredder: CryptoShredder) -> None:
-        self.wake_ups: list[threading.Event] = []
+        self.feed: NotificationFeed | None = None
+        self.runners: list[ProjectionRunner] = []
         self.observers: list[Callable[[list[Recording[UUID]]], None]] = []
         super().__init__(env, personal_data=shredder)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
-        for wake_up in self.wake_ups:
-            wake_up.set()
+        # The feed notes the time first, then the runners whose read models
+        # handle any of these events wake; the others pass over them later.
+        if self.feed is not None:
+            self.feed.set()
+        topics = {recording.notification.topic for recording in recordings}
+        for runner in self.runners:
+            runner.notice(topics)
         for observe in self.observers:
             observe(recordings)
 
@@ -175,8 +181,10 @@ class Services:
         return True
 
     def wake_runners(self) -> None:
+        """Another process recorded events: every runner reads the log (the
+        shared feed first notes the time, so that none is answered from before)."""
         for runner in self.runners:
-            runner.news.set()
+            runner.wake()
 
     def ledger_integrator(self) -> LedgerIntegrator:
         """An integrator for this deployment; `start()` takes the ledger's lock."""
@@ -211,29 +219,21 @@ def open_services(settings: Settings) -> Services:
     consents = EffectiveConsents(read_models.dialect)
     timelines = CustomerTimelines(read_models.dialect)
     purposes = PurposesWithNotices(read_models.dialect)
+    # Every runner wakes for every event: they share one read of the log.
+    feed = NotificationFeed(crm.recorder)
+    crm.feed = feed
     runner, erasure_runner, consent_runner, timeline_runner, purpose_runner = (
-        ProjectionRunner(read_model, read_models, crm.recorder, mapper)
+        ProjectionRunner(read_model, read_models, feed, mapper)
         for read_model in (customers, erasures, consents, timelines, purposes)
     )
-    crm.wake_ups += [
-        runner.news,
-        erasure_runner.news,
-        consent_runner.news,
-        timeline_runner.news,
-        purpose_runner.news,
-    ]
     lookups = CustomerLookupHashes(
         read_models.dialect, KeyedHashes(data_keys), mapper.open_sealed
     )
-    lookup_runner = ProjectionRunner(lookups, read_models, crm.recorder, mapper)
-    crm.wake_ups.append(lookup_runner.news)
+    lookup_runner = ProjectionRunner(lookups, read_models, feed, mapper)
     subject_events = EventsBySubject(read_models.dialect)
-    subject_events_runner = ProjectionRunner(
-        subject_events, read_models, crm.recorder, mapper
-    )
-    crm.wake_ups.append(subject_events_runner.news)
+    subject_events_runner = ProjectionRunner(subject_events, read_models, feed, mapper)
     crm.event_store_region = settings.store_regions["event_store"]
-    return Services(
+    services = Services(
         settings,
         crm,
         data_keys,
@@ -256,6 +256,8 @@ def open_services(settings: Settings) -> Services:
         subject_events,
         subject_events_runner,
     )
+    crm.runners = services.runners
+    return services
 
 
 def ledger_signer(settings: Settings) -> LedgerSigner:

@@ -15,6 +15,7 @@ from projections.effective_consents import (
 )
 from projections.erasures import ErasureRow, Erasures
 from projections.events_by_subject import EventsBySubject
+from projections.feed import NotificationFeed
 from projections.lookup_hashes import CustomerLookupHashes
 from projections.purposes_with_notices import (
     NoticeRow,
@@ -39,6 +40,7 @@ __all__ = [
     "EventsBySubject",
     "InteractionRow",
     "NoticeRow",
+    "NotificationFeed",
     "PageMark",
     "PostgresDatabase",
     "ProjectionRunner",

@@ -135,7 +135,7 @@ class CustomerTimelines:
         after_position: int = 0,
     ) -> list[TimelineEntry]:
         """The customer's entries in the order they were recorded."""
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 "SELECT customer_id, position, event_type, actor, recorded_at, "
                 f"details, personal FROM {self.table} "
@@ -151,7 +151,7 @@ class CustomerTimelines:
     ) -> tuple[int, datetime | None]:
         """How many of the customer's own events were recorded up to `position`,
         and when the last of them was: a notification position as a version."""
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 f"SELECT COUNT(*), MAX(recorded_at) FROM {self.table} "
                 "WHERE customer_id = %s AND position <= %s AND event_type LIKE %s",

@@ -281,7 +281,7 @@ class CustomersById:
         )
 
     def customer(self, database: Database, customer_id: UUID) -> CustomerRow | None:
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 f"SELECT {CUSTOMER_COLUMNS} FROM {self.customer_table} "
                 "WHERE customer_id = %s",
@@ -313,7 +313,7 @@ class CustomersById:
         order = f"customer_id {direction}"
         if column != "customer_id":
             order = f"{column} {direction}, {order}"
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 f"SELECT {CUSTOMER_COLUMNS} FROM {self.customer_table} "
                 f"WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT %s",
@@ -325,7 +325,7 @@ class CustomersById:
     def interactions_of(
         self, database: Database, customer_id: UUID
     ) -> list[InteractionRow]:
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 "SELECT interaction_id, customer_id, kind, text, occurred_at, "
                 f"logged_by FROM {self.interaction_table} WHERE customer_id = %s "

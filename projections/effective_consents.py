@@ -143,7 +143,7 @@ class EffectiveConsents:
         self, database: Database, customer_id: UUID
     ) -> dict[str, EffectiveConsent]:
         """Each purpose the customer ever gave a basis for, with its history."""
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 f"SELECT purpose_code, state FROM {self.table} "
                 "WHERE customer_id = %s ORDER BY purpose_code",
@@ -179,7 +179,7 @@ class EffectiveConsents:
         not events yet, so they cannot remove anyone here; the issue that adds them
         must end the effective basis in this read model too.
         """
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 f"SELECT customer_id FROM {self.table} WHERE purpose_code = %s "
                 "AND state IN (%s, %s) AND customer_id > %s "

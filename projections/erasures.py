@@ -116,7 +116,7 @@ class Erasures:
         )
 
     def erasure(self, database: Database, customer_id: UUID) -> ErasureRow | None:
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 "SELECT customer_id, ground, requested_by, requested_at, "
                 "requested_position, requested_version, data_key_id, shredded_by, "

@@ -87,7 +87,7 @@ class EventsBySubject:
 
     def positions(self, database: Database, subject_id: UUID) -> list[int]:
         """The positions of every event concerning the subject, in order."""
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 f"SELECT position FROM {self.table} WHERE subject_id = %s "
                 "ORDER BY position",

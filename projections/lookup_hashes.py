@@ -126,7 +126,7 @@ class CustomerLookupHashes:
 
     def count_for(self, database: Database, customer_id: UUID) -> int:
         """How many rows hold hashes of this customer (none once erased)."""
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 f"SELECT count(*) FROM {self.table} WHERE customer_id = %s",
                 (customer_id.hex,),
@@ -136,7 +136,7 @@ class CustomerLookupHashes:
 
     def _having(self, database: Database, kind: str, digests: list[str]) -> list[UUID]:
         marks = ", ".join(["%s"] * len(digests))
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(
                 f"SELECT customer_id FROM {self.table} WHERE kind = %s "
                 f"AND digest IN ({marks}) GROUP BY customer_id "

@@ -185,7 +185,7 @@ class PurposesWithNotices:
         self._set(cursor, event, position, "retired = 1")
 
     def purposes(self, database: Database) -> list[PurposeRow]:
-        with database.transaction() as cursor:
+        with database.reading() as cursor:
             cursor.execute(f"SELECT {PURPOSE_COLUMNS} FROM {self.table} ORDER BY code")
             purposes = cursor.fetchall()
             cursor.execute(

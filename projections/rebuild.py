@@ -165,6 +165,7 @@ def _rebuild(
             progress(reached, head)
         if applied == 0 or reached >= builder.head():
             break
+    builder.commit_position()
     reached = _swap(runner, builder, shadow)
     if progress:
         progress(reached, max(head, reached))

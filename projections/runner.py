@@ -16,11 +16,16 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import TopicError, resolve_topic
 
+from projections.feed import NotificationFeed
 from projections.positions import SCHEMA as POSITIONS_SCHEMA
 from projections.positions import lock_position, read_position, write_position
 from projections.sql import BatchingCursor, Database, Dialect, StorageError
 
 logger = logging.getLogger(__name__)
+
+# How long a runner may hold in memory a position it passed over notifications
+# its read model does not handle before it commits it.
+SKIP_COMMIT_SECONDS = 1.0
 
 
 class ReadModel(Protocol):
@@ -56,7 +61,7 @@ class ProjectionRunner:
         self,
         read_model: ReadModel,
         database: Database,
-        recorder: ApplicationRecorder,
+        recorder: ApplicationRecorder | NotificationFeed,
         mapper: SealedEventMapper,
         *,
         batch_size: int = 500,
@@ -76,6 +81,13 @@ class ProjectionRunner:
         self.settle_seconds = settle_seconds
         self.news = threading.Event()
         self._advanced = threading.Condition()
+        # One batch at a time in this process; positions as this runner knows
+        # them: `_committed` is in the database, `_passed` may run ahead of it
+        # over notifications the read model does not handle (see run_once).
+        self._batch_lock = threading.Lock()
+        self._committed: int | None = None
+        self._passed = 0
+        self._passed_since = 0.0
         self._handled: dict[str, bool] = {}
         self._last_batch_at = 0.0
         self._batch_statements = database.dialect == "postgres"
@@ -83,22 +95,42 @@ class ProjectionRunner:
         database.create(read_model.schema)
 
     def position(self) -> int:
-        with self.database.transaction() as cursor:
-            return read_position(cursor, self.database.dialect, self.read_model.name)
+        """How far the read model has read: its committed position, or further
+        where this runner has passed notifications it does not handle."""
+        with self.database.reading() as cursor:
+            stored = read_position(cursor, self.database.dialect, self.read_model.name)
+        return max(stored, self._passed)
 
     def head(self) -> int:
         """The last notification id recorded: where the read model is heading."""
         return self.recorder.max_notification_id() or 0
 
-    def run_once(self) -> int:
-        """Applies the next batch, if any; returns how many events it applied."""
-        start = self.position()
-        notifications = self.recorder.select_notifications(
-            start=start + 1, limit=self.batch_size
-        )
+    def run_once(self, *, fresh_after: float | None = None) -> int:
+        """Applies the next batch, if any; returns how many notifications it read
+        (0: none was waiting, or another runner took the batch). With a shared
+        `NotificationFeed`, `fresh_after` (a `time.monotonic()` reading) says
+        which events it must see: those committed before then (default: now)."""
+        with self._batch_lock:
+            return self._run_batch(fresh_after)
+
+    def _run_batch(self, fresh_after: float | None) -> int:
+        if self._committed is None:
+            with self.database.reading() as cursor:
+                self._committed = self._passed = read_position(
+                    cursor, self.database.dialect, self.read_model.name
+                )
+        if isinstance(self.recorder, NotificationFeed):
+            notifications = self.recorder.select_notifications(
+                self._passed + 1, self.batch_size, fresh_after=fresh_after
+            )
+        else:
+            notifications = self.recorder.select_notifications(
+                start=self._passed + 1, limit=self.batch_size
+            )
         if not notifications:
             return 0
         self._last_batch_at = time.monotonic()
+        end = notifications[-1].id
         # Only the events the read model answers for are decoded and applied;
         # the position still moves past the others.
         events = [
@@ -106,9 +138,22 @@ class ProjectionRunner:
             for n in notifications
             if self._handles(n.topic)
         ]
+        if not events:
+            # Nothing to write: move on in memory and commit the position later
+            # (when idle, or within SKIP_COMMIT_SECONDS), so that a stream of
+            # events this read model ignores (recorded reads, say) costs it no
+            # transaction each. A crash before then only means reading them again.
+            if self._passed == self._committed:
+                self._passed_since = time.monotonic()
+            self._passed = end
+            if time.monotonic() - self._passed_since >= SKIP_COMMIT_SECONDS:
+                self._commit_passed()
+            self._notify_advanced()
+            return len(notifications)
         with self.database.pipelined_transaction() as cursor:
-            if self._lock_position(cursor) != start:
-                return 0  # another runner applied this batch first
+            if self._lock_position(cursor) != self._committed:
+                self._committed = None  # another runner moved it: read it again
+                return 0
             # On PostgreSQL, runs of the same statement go out together.
             batching = BatchingCursor(cursor) if self._batch_statements else None
             apply = self.read_model.apply  # a singledispatchmethod binds per access
@@ -116,11 +161,46 @@ class ProjectionRunner:
                 apply(event, batching or cursor, position)
             if batching:
                 batching.flush()
-            end = notifications[-1].id
             write_position(cursor, self.database.dialect, self.read_model.name, end)
+        self._committed = self._passed = end
+        self._notify_advanced()
+        return len(notifications)
+
+    def commit_position(self) -> None:
+        """Commits the position this runner has passed, if it is ahead of the
+        committed one (the runner does it when idle and when it stops)."""
+        with self._batch_lock:
+            self._commit_passed()
+
+    def _commit_passed(self) -> None:
+        if self._committed is None or self._passed <= self._committed:
+            return
+        with self.database.transaction() as cursor:
+            if self._lock_position(cursor) != self._committed:
+                self._committed = None  # another runner moved it: read it again
+                return
+            write_position(
+                cursor, self.database.dialect, self.read_model.name, self._passed
+            )
+        self._committed = self._passed
+
+    def notice(self, topics: set[str]) -> None:
+        """Events of `topics` were recorded in this process: wake if the read
+        model handles any of them. It passes over the others when it next reads
+        (woken by an event it handles, by `wake`, or every `poll_seconds`)."""
+        if any(self._handles(topic) for topic in topics):
+            self.news.set()
+
+    def wake(self) -> None:
+        """Read the log now: something was recorded that the runner was not told
+        of (another process), or someone waits for a position."""
+        if isinstance(self.recorder, NotificationFeed):
+            self.recorder.set()  # the runner must read past what the feed holds
+        self.news.set()
+
+    def _notify_advanced(self) -> None:
         with self._advanced:
             self._advanced.notify_all()
-        return len(notifications)
 
     def sweep_once(self) -> int:
         """One transaction of the read model's background work, if it has any;
@@ -150,10 +230,12 @@ class ProjectionRunner:
         name = self.read_model.name
         logger.info("projection %s started", name)
         backoff = 0.0
+        woke_at: float | None = None
         while not stop.is_set():
             try:
                 # Events first; background work only when none is waiting.
-                applied = self.run_once() or self.sweep_once()
+                read = self.run_once(fresh_after=woke_at)
+                swept = 0 if read else self.sweep_once()
             except (StorageError, PersistenceError):
                 backoff = min(max(2 * backoff, 0.5), self.max_backoff_seconds)
                 logger.warning(
@@ -176,28 +258,51 @@ class ProjectionRunner:
             if backoff:
                 logger.info("projection %s resumed at %d", name, self.position())
                 backoff = 0.0
-            if applied == 0:
-                if self.news.wait(self.poll_seconds):
-                    # Under a stream of events, take at most one batch per
-                    # `settle_seconds` so that events gather into batches instead
-                    # of a transaction each; after a quiet spell, go at once.
-                    since = time.monotonic() - self._last_batch_at
-                    if since < self.settle_seconds:
-                        stop.wait(self.settle_seconds - since)
-                self.news.clear()
+            if read >= self.batch_size or swept:
+                continue  # more may be waiting
+            # Caught up with what was there when woken: wait for news. An event
+            # recorded in this process since sets `news` after its commit.
+            if not self.news.is_set():
+                self.commit_position()  # idle: keep what was passed
+            news = self.news.wait(self.poll_seconds)
+            if news:
+                # Under a stream of events, take at most one batch per
+                # `settle_seconds` so that events gather into batches instead
+                # of a transaction each; after a quiet spell, go at once.
+                since = time.monotonic() - self._last_batch_at
+                if since < self.settle_seconds:
+                    stop.wait(self.settle_seconds - since)
+            self.news.clear()
+            # The next batch must hold the events whose news was just cleared:
+            # with a feed, those recorded by `feed.recorded_at` (set before the
+            # news); else, or when woken by the clock (another process may have
+            # recorded events), everything committed until now.
+            woke_at = time.monotonic()
+            if news and isinstance(self.recorder, NotificationFeed):
+                woke_at = self.recorder.recorded_at
+        try:
+            self.commit_position()
+        except (StorageError, PersistenceError):
+            logger.warning("projection %s could not commit its position", name)
         logger.info("projection %s stopped", name)
 
     def catch_up(self) -> int:
         """Applies everything recorded so far; returns how many events it applied."""
+        with self._batch_lock:
+            self._commit_passed()
+            self._committed = None  # start from the stored position, whatever moved it
         total = 0
         while applied := self.run_once():
             total += applied
+        self.commit_position()
         return total
 
     def wait_for(self, position: int, timeout: float) -> bool:
         """Blocks until the read model reached `position`, or `timeout` passed."""
         deadline = time.monotonic() + timeout
-        while self.position() < position:
+        if self._passed < position:
+            self.wake()  # it may not have been told of the events before `position`
+        while self._passed < position and self.position() < position:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False

@@ -120,6 +120,12 @@ class Database(ABC):
         it is open; LockTaken if another holder has it."""
         raise NotImplementedError
 
+    def reading(self) -> Any:
+        """A context manager yielding a Cursor for queries only: one consistent
+        snapshot, no write lock, so that readers never wait for writers (on
+        SQLite, a connection per thread beside the writers' one)."""
+        return self.transaction()
+
     def pipelined_transaction(self) -> Any:
         """A transaction for many statements whose results are mostly not read:
         on PostgreSQL they are sent without waiting for each answer (pipeline
@@ -183,6 +189,39 @@ class SQLiteDatabase(Database):
         self._connection.execute("PRAGMA journal_mode=WAL")
         if not durable:  # see PostgresDatabase
             self._connection.execute("PRAGMA synchronous=NORMAL")
+        self._readers = threading.local()
+        self._reader_connections: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        """A deferred transaction on this thread's reading connection: in WAL
+        mode it reads the last commit while writers go on."""
+        if self._closed:
+            raise StorageError(f"SQLite database {self.path} is closed")
+        connection = getattr(self._readers, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                check_same_thread=False,  # closed by close(), from any thread
+                isolation_level=None,
+                timeout=30,
+            )
+            with self._readers_lock:
+                self._reader_connections.append(connection)
+            self._readers.connection = connection
+        cursor = connection.cursor()
+        try:
+            cursor.execute("BEGIN")
+            yield _SQLiteCursor(cursor)
+        except sqlite3.Error as error:
+            raise StorageError(f"SQLite database {self.path} failed") from error
+        finally:
+            if connection.in_transaction:
+                connection.rollback()  # nothing was written: ending is enough
+            cursor.close()
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -214,6 +253,11 @@ class SQLiteDatabase(Database):
             os.close(handle)  # closing releases the lock
 
     def close(self) -> None:
+        with self._readers_lock:
+            self._closed = True
+            for connection in self._reader_connections:
+                connection.close()
+            self._reader_connections.clear()
         self._connection.close()
 
 

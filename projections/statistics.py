@@ -59,7 +59,7 @@ def customer_statistics(
     database: Database, customers: CustomersById, min_group: int
 ) -> CustomerStatistics:
     """Counts over customers not erased; every count below `min_group` is hidden."""
-    with database.transaction() as cursor:
+    with database.reading() as cursor:
         cursor.execute(
             "SELECT stage, owner, jurisdiction, consents, province "
             f"FROM {customers.customer_table} WHERE erased = 0"
