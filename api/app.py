@@ -51,7 +51,7 @@ def projection_work(
         notifications = EventNotifications(
             services.settings.database_url,
             services.crm.recorder.channel_name,  # type: ignore[attr-defined]
-            services.wake_runners,
+            services.wake_runners_for_others,
         )
         work.append(
             threading.Thread(

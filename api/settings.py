@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     read_wait_seconds: float = Field(
         5.0, ge=0, le=60, description="longest a read waits for its projection"
     )
+    projection_settle_seconds: float = Field(
+        0.05,
+        ge=0,
+        le=5,
+        description="under a stream of events, each projection runner applies at "
+        "most one batch per this many seconds, so that events share transactions; "
+        "after a quiet spell it goes at once, and a read passing after_position "
+        "hurries it",
+    )
     serve_projections: bool = Field(
         True,
         description="`serve` runs the projection runners in-process; set false "

@@ -1,5 +1,6 @@
 """Builds the running parts from settings: stores, keys, the CRM and its read model."""
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -68,18 +69,44 @@ class NotifyingCRM(CRM):
         self.feed: NotificationFeed | None = None
         self.runners: list[ProjectionRunner] = []
         self.observers: list[Callable[[list[Recording[UUID]]], None]] = []
+        # The last position runners were told of, to tell another process's
+        # events (a gap before ours; a head beyond it) from this one's.
+        self.last_told = 0
+        self._told = threading.Condition()
+        self._saving = 0  # saves between their start and telling the runners
         super().__init__(env, personal_data=shredder)
 
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         # The feed notes the time first, then the runners whose read models
         # handle any of these events wake; the others pass over them later.
+        # After a gap (events of another process, or of a thread of this one
+        # told later) every runner wakes.
         if self.feed is not None:
             self.feed.set()
+        ids = [recording.notification.id for recording in recordings]
+        with self._told:
+            gap = bool(ids) and min(ids) != self.last_told + 1
+            self.last_told = max([self.last_told, *ids])
+            self._told.notify_all()
         topics = {recording.notification.topic for recording in recordings}
         for runner in self.runners:
-            runner.notice(topics)
+            if gap:
+                runner.wake()
+            else:
+                runner.notice(topics)
         for observe in self.observers:
             observe(recordings)
+
+    def recorded_elsewhere(self, timeout: float = 1.0) -> bool:
+        """Whether the log holds events this process will not tell its runners
+        of. A save of this process may have committed and not yet told them: its
+        events are the head until it does, so wait (bounded) for saves under way."""
+        head = self.recorder.max_notification_id() or 0
+        with self._told:
+            self._told.wait_for(
+                lambda: self.last_told >= head or not self._saving, timeout
+            )
+            return self.last_told < head
 
     # CROSS-BORDER: where the event store is; open_services sets it from settings.
     event_store_region = HOME_REGION
@@ -89,7 +116,14 @@ class NotifyingCRM(CRM):
         a transfer record, before anything is recorded."""
         if self.event_store_region != HOME_REGION:
             self._check_residency(objs)
-        return super().save(*objs, **kwargs)
+        with self._told:
+            self._saving += 1
+        try:
+            return super().save(*objs, **kwargs)
+        finally:
+            with self._told:
+                self._saving -= 1
+                self._told.notify_all()
 
     def _check_residency(self, objs: tuple[Any, ...]) -> None:
         aggregates = {getattr(o, "id", None): o for o in objs}
@@ -180,9 +214,15 @@ class Services:
                 return False
         return True
 
+    def wake_runners_for_others(self) -> None:
+        """PostgreSQL announced events: unless they are this process's own (whose
+        runners were told already), every runner reads the log."""
+        if self.crm.recorded_elsewhere():
+            self.wake_runners()
+
     def wake_runners(self) -> None:
-        """Another process recorded events: every runner reads the log (the
-        shared feed first notes the time, so that none is answered from before)."""
+        """Every runner reads the log (the shared feed first notes the time, so
+        that none is answered from before)."""
         for runner in self.runners:
             runner.wake()
 
@@ -221,17 +261,22 @@ def open_services(settings: Settings) -> Services:
     purposes = PurposesWithNotices(read_models.dialect)
     # Every runner wakes for every event: they share one read of the log.
     feed = NotificationFeed(crm.recorder)
+    settle = settings.projection_settle_seconds
     crm.feed = feed
     runner, erasure_runner, consent_runner, timeline_runner, purpose_runner = (
-        ProjectionRunner(read_model, read_models, feed, mapper)
+        ProjectionRunner(read_model, read_models, feed, mapper, settle_seconds=settle)
         for read_model in (customers, erasures, consents, timelines, purposes)
     )
     lookups = CustomerLookupHashes(
         read_models.dialect, KeyedHashes(data_keys), mapper.open_sealed
     )
-    lookup_runner = ProjectionRunner(lookups, read_models, feed, mapper)
+    lookup_runner = ProjectionRunner(
+        lookups, read_models, feed, mapper, settle_seconds=settle
+    )
     subject_events = EventsBySubject(read_models.dialect)
-    subject_events_runner = ProjectionRunner(subject_events, read_models, feed, mapper)
+    subject_events_runner = ProjectionRunner(
+        subject_events, read_models, feed, mapper, settle_seconds=settle
+    )
     crm.event_store_region = settings.store_regions["event_store"]
     services = Services(
         settings,

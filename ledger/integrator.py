@@ -149,13 +149,22 @@ class LedgerIntegrator:
         self._sign_if_due()
         return total
 
-    def run(self, stop_event: threading.Event, poll_interval: float = 0.2) -> None:
-        """Integrate until `stop_event` is set, then sign what was appended."""
+    def run(
+        self,
+        stop_event: threading.Event,
+        poll_interval: float = 0.2,
+        settle_interval: float = 0.05,
+    ) -> None:
+        """Integrate until `stop_event` is set, then sign what was appended.
+
+        After integrating, it waits `settle_interval` before looking again, so
+        that under a stream of events many share a transaction instead of one
+        each; with nothing to integrate, `poll_interval`."""
         self.start()
         try:
             while not stop_event.is_set():
-                if not self._run_once_or_recover():
-                    stop_event.wait(poll_interval)
+                integrated = self._run_once_or_recover()
+                stop_event.wait(settle_interval if integrated else poll_interval)
             self.sign_ledger_checkpoint()
         finally:
             self.close()

@@ -80,6 +80,7 @@ class ProjectionRunner:
         self.max_backoff_seconds = max_backoff_seconds
         self.settle_seconds = settle_seconds
         self.news = threading.Event()
+        self.hurry = threading.Event()  # someone waits: skip the settling pause
         self._advanced = threading.Condition()
         # One batch at a time in this process; positions as this runner knows
         # them: `_committed` is in the database, `_passed` may run ahead of it
@@ -197,6 +198,7 @@ class ProjectionRunner:
         if isinstance(self.recorder, NotificationFeed):
             self.recorder.set()  # the runner must read past what the feed holds
         self.news.set()
+        self.hurry.set()
 
     def _notify_advanced(self) -> None:
         with self._advanced:
@@ -271,8 +273,9 @@ class ProjectionRunner:
                 # of a transaction each; after a quiet spell, go at once.
                 since = time.monotonic() - self._last_batch_at
                 if since < self.settle_seconds:
-                    stop.wait(self.settle_seconds - since)
+                    self.hurry.wait(self.settle_seconds - since)
             self.news.clear()
+            self.hurry.clear()
             # The next batch must hold the events whose news was just cleared:
             # with a feed, those recorded by `feed.recorded_at` (set before the
             # news); else, or when woken by the clock (another process may have

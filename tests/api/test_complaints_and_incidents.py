@@ -158,8 +158,13 @@ def test_breach_scope_lists_the_subjects_a_token_read_in_the_window(
     read_ids = [register(callers, marketing, f"Khách {n}") for n in range(2)]
     unread = register(callers, marketing, "Khách không đọc")
     start = datetime.now(UTC) - timedelta(minutes=1)
+    head = services.crm.recorder.max_notification_id()
     for customer_id in read_ids:
-        sales.get(f"/v1/customers/{customer_id}", params={"purpose": "marketing-email"})
+        read = sales.get(
+            f"/v1/customers/{customer_id}",
+            params={"purpose": "marketing-email", "after_position": head},
+        )
+        assert read.status_code == 200, read.text
     token_id = sales.headers["Authorization"].split("_")[1]
     incident_id = dpo.post(
         "/v1/dpo/incidents",

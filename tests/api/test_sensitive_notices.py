@@ -46,6 +46,7 @@ def location_offers(callers: dict[str, Caller]) -> dict[str, Any]:
         "code": "location-offers",
         "version": 1,
         "sha": published.json()["text_sha256"],
+        "position": published.json()["position"],
     }
 
 
@@ -91,7 +92,14 @@ def test_an_agreement_for_a_sensitive_purpose_waits_for_a_declaring_notice(
 def test_purposes_show_the_notice_statement_and_whether_they_disclose(
     callers: dict[str, Caller], location_offers: dict[str, Any]
 ) -> None:
-    purpose = callers["sales"].get("/v1/purposes/location-offers").json()
+    purpose = (
+        callers["sales"]
+        .get(
+            "/v1/purposes/location-offers",
+            params={"after_position": location_offers["position"]},
+        )
+        .json()
+    )
 
     assert purpose["sensitive"] is True
     assert purpose["discloses"] is True

@@ -141,3 +141,28 @@ def test_waiting_for_a_position_wakes_a_runner_that_was_not_told(
 
     assert reached
     assert stored_position(services, runner) == runner.head()  # committed on stop
+
+
+def test_a_reader_waiting_for_a_position_cuts_the_settling_pause_short(
+    services: Services,
+) -> None:
+    register_customers(services, 1)
+    runner = services.runner
+    runner.catch_up()
+    runner.settle_seconds = 600  # under a stream, one batch per ten minutes
+    stop = threading.Event()
+    thread = threading.Thread(target=runner.run, args=(stop,))
+    thread.start()
+    try:
+        register_customers(services, 1)  # after a quiet spell: applied at once
+        assert runner.wait_for(runner.head(), timeout=30)
+        register_customers(services, 1)  # within the pause: it waits to batch
+
+        reached = runner.wait_for(runner.head(), timeout=30)
+    finally:
+        stop.set()
+        runner.hurry.set()
+        thread.join(timeout=30)
+
+    assert reached, "without the hurry it would wait out the pause"
+    assert stored_customers(services) == 3
