@@ -152,23 +152,25 @@ class AccessTokens:
         if parsed is None:
             raise SignInRefused("not a LedgerCRM token")
         token_id, secret = parsed
-        with self.database.transaction() as cursor:
+        with self.database.reading() as cursor:
             row = self._token_row(cursor, token_id.hex)
-            stored = row[2] if row else _DUMMY_DIGEST
-            if not (hmac.compare_digest(stored, _digest(secret)) and row):
-                raise SignInRefused("unknown token or wrong secret", token_id.hex)
-            name, role, _, revoked_at, expires_at, last_used_at, suspended = row
-            now = _now()
-            if revoked_at is not None:
-                raise SignInRefused("token revoked", token_id.hex)
-            if expires_at is not None and _time(expires_at) <= now:
-                raise SignInRefused("token expired", token_id.hex)
-            if suspended is not None:
-                raise SignInRefused(
-                    "token suspended; an administrator must reinstate it",
-                    token_id.hex,
-                )
-            if last_used_at is None or _time(last_used_at) < now - LAST_USED_PRECISION:
+        stored = row[2] if row else _DUMMY_DIGEST
+        if not (hmac.compare_digest(stored, _digest(secret)) and row):
+            raise SignInRefused("unknown token or wrong secret", token_id.hex)
+        name, role, _, revoked_at, expires_at, last_used_at, suspended = row
+        now = _now()
+        if revoked_at is not None:
+            raise SignInRefused("token revoked", token_id.hex)
+        if expires_at is not None and _time(expires_at) <= now:
+            raise SignInRefused("token expired", token_id.hex)
+        if suspended is not None:
+            raise SignInRefused(
+                "token suspended; an administrator must reinstate it",
+                token_id.hex,
+            )
+        if last_used_at is None or _time(last_used_at) < now - LAST_USED_PRECISION:
+            # A write only when the recorded last use is out of date.
+            with self.database.transaction() as cursor:
                 cursor.execute(
                     f"UPDATE {self.table} SET last_used_at = %s WHERE token_id = %s",
                     (now.isoformat(), token_id.hex),

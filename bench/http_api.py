@@ -148,7 +148,7 @@ def main() -> None:
         )
         rates = {}
         for name, command, port, base, paths in subjects:
-            with server(command, port, environment, base, headers):
+            with server(command, port, environment, base, headers) as process:
                 warm_up(base, paths, headers)
                 latencies = open_loop(base, paths, headers, arguments)
                 p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
@@ -158,13 +158,23 @@ def main() -> None:
                     f"   p99 {p99:6.1f} ms   max {max(latencies):6.1f} ms"
                 )
                 time.sleep(2)  # let the background work settle
+                cpu_before, started = cpu_seconds(process.pid), time.perf_counter()
                 rates[name] = closed_loop(base, paths, headers, arguments)
+                cpu = cpu_seconds(process.pid) - cpu_before
+                requests = rates[name] * (time.perf_counter() - started)
                 print(
                     f"{name:<16} {arguments.clients} clients: "
-                    f"{rates[name]:7,.0f} requests/s"
+                    f"{rates[name]:7,.0f} requests/s, server CPU "
+                    f"{cpu / requests * 1000:.2f} ms per request"
                 )
         ratio = rates["read a customer"] / rates["bare FastAPI"]
         print(f"{'throughput ratio':<16} {ratio:.0%} of the bare endpoint")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -220,7 +230,7 @@ def server(
     environment: dict[str, str],
     base: str,
     headers: dict[str, str],
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
         [sys.executable, *arguments],
         env={**environment, "LEDGERCRM_PORT": str(port), "PYTHONPATH": str(ROOT)},
@@ -236,7 +246,7 @@ def server(
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise SystemExit(f"the server {arguments} did not start") from None
                 time.sleep(0.2)
-        yield
+        yield process
     finally:
         process.terminate()
         process.wait(timeout=30)

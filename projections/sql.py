@@ -279,6 +279,45 @@ class _PostgresCursor(Cursor):
         return self._cursor.fetchall()
 
 
+class _PooledReadCursor(Cursor):
+    """Queries on an autocommit connection from `pool`. A connection cut while
+    it sat in the pool (restart, failover) fails at its next statement: a query
+    holds no transaction, so it is sent again on another connection, and
+    callers never see the cut."""
+
+    def __init__(self, pool: ConnectionPool[Any], *, attempts: int) -> None:
+        self._pool = pool
+        self._attempts = attempts
+        self._connection = pool.getconn()
+        self._cursor = self._connection.cursor()
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        attempt = 1
+        while True:
+            try:
+                self._cursor.execute(statement.encode(), tuple(params))
+                return
+            except psycopg.OperationalError:
+                if not self._connection.broken or attempt >= self._attempts:
+                    raise
+            attempt += 1
+            self._pool.putconn(self._connection)  # the pool drops a broken one
+            self._connection = self._pool.getconn()
+            self._cursor = self._connection.cursor()
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        row: tuple[Any, ...] | None = self._cursor.fetchone()
+        return row
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        rows: list[tuple[Any, ...]] = self._cursor.fetchall()
+        return rows
+
+    def close(self) -> None:
+        self._cursor.close()
+        self._pool.putconn(self._connection)
+
+
 class PostgresDatabase(Database):
     """A connection pool on one PostgreSQL database.
 
@@ -306,6 +345,17 @@ class PostgresDatabase(Database):
             )
         except psycopg.Error as error:
             raise StorageError("cannot connect to PostgreSQL") from error
+        # Queries: autocommit connections, one round trip per statement instead
+        # of BEGIN, the statement and COMMIT. Each statement reads the last
+        # commit; the read models' queries need no snapshot across statements.
+        self._readers = ConnectionPool(
+            conninfo,
+            kwargs={"autocommit": True},
+            min_size=0,
+            max_size=max_size,
+            open=True,
+            timeout=10,
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -314,6 +364,18 @@ class PostgresDatabase(Database):
                 yield _PostgresCursor(cursor)
         except psycopg.Error as error:
             raise StorageError("PostgreSQL failed") from error
+
+    @contextmanager
+    def reading(self) -> Iterator[Cursor]:
+        reader = None
+        try:
+            reader = _PooledReadCursor(self._readers, attempts=self._max_size + 1)
+            yield reader
+        except psycopg.Error as error:
+            raise StorageError("PostgreSQL failed") from error
+        finally:
+            if reader is not None:
+                reader.close()
 
     @contextmanager
     def _begun(self) -> Iterator[psycopg.Connection[Any]]:
@@ -365,4 +427,5 @@ class PostgresDatabase(Database):
             raise StorageError("PostgreSQL failed") from error
 
     def close(self) -> None:
+        self._readers.close()
         self._pool.close()

@@ -90,7 +90,13 @@ def settings(database_url: str, tmp_path: Path) -> "Settings":
     from ledger import create_signing_key
 
     url = "" if database_url.startswith("sqlite") else database_url
-    settings = load_settings(data_dir=tmp_path / "var", database_url=url)
+    # Many API tests read right after a write without after_position; with no
+    # settling pause the runners apply each event as it comes, as they did
+    # before the pause existed. The pause is tested on its own
+    # (tests/projections/test_runner_positions.py) and measured by bench/http_api.py.
+    settings = load_settings(
+        data_dir=tmp_path / "var", database_url=url, projection_settle_seconds=0
+    )
     create_wrapping_key_file(settings.key_file)
     create_signing_key(settings.signing_key_file, settings.ledger_origin)
     return settings

@@ -57,5 +57,9 @@ def test_a_child_of_10_needs_only_the_representative_where_nothing_is_disclosed(
     assert accepted.status_code == 201, accepted.json()
     assert refused.status_code == 422
     assert "discloses data" in refused.json()["error"]["message"]
-    purpose = callers["sales"].get("/v1/purposes/loyalty").json()
+    purpose = (
+        callers["sales"]
+        .get("/v1/purposes/loyalty", params={"after_position": notice["position"]})
+        .json()
+    )
     assert purpose["discloses"] is False
