@@ -94,3 +94,24 @@ def _caught_up(services: ServicesDep, after_position: AfterPosition = None) -> N
 
 
 CaughtUp = Annotated[None, Depends(_caught_up)]
+
+
+def _recorded(services: ServicesDep, after_position: AfterPosition = None) -> None:
+    """For pages without authentication that read only the event store: a
+    position the event store does not hold yet is refused at once rather than
+    waited for, so that anonymous callers cannot hold server threads with
+    positions from the future. A command's position is committed before it is
+    answered, so a real one is always there."""
+    if after_position is None:
+        return
+    head = services.runner.head()
+    if after_position > head:
+        raise ApiError(
+            400,
+            "unknown_position",
+            f"no event is recorded at position {after_position} (the last is "
+            f"{head}); pass a position that a command answered",
+        )
+
+
+Recorded = Annotated[None, Depends(_recorded)]

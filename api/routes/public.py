@@ -20,7 +20,7 @@ from api.auth import ServicesDep
 from api.errors import ApiError
 from api.privacy_page import TEXT, form_answer, privacy_page
 from api.rate_limit import SlidingWindowLimit
-from api.read_your_writes import CaughtUp
+from api.read_your_writes import Recorded
 from api.wiring import Services
 from domain import Actor, DomainError
 from domain.privacy_office import RequestIntake
@@ -35,10 +35,12 @@ MAX_FORM_BYTES = 16_384
 @router.get("/privacy", response_class=HTMLResponse)
 def privacy_policy(
     services: ServicesDep,
-    caught_up: CaughtUp,
+    recorded: Recorded,
     lang: Annotated[Literal["vi", "en"], Query(description="vi or en")] = "vi",
 ) -> Any:
-    """POLICY-PUBLISHED: rights, how to exercise them, deadlines, DPO contact."""
+    """POLICY-PUBLISHED: rights, how to exercise them, deadlines, DPO contact
+    (the purposes from the event store, so `after_position` is never waited for:
+    one not recorded yet is refused)."""
     return HTMLResponse(privacy_page(services.settings, services.crm.purposes(), lang))
 
 

@@ -86,7 +86,6 @@ def test_every_command_answers_the_position_it_wrote(
         ("/v1/ledger/checkpoint", {}, "audit ledger"),
         ("/v1/dpo/requests", {}, "event store"),
         ("/v1/dpo/incidents", {}, "event store"),
-        ("/v1/public/privacy", {}, "event store"),
         ("/v1/ledger/entries", {"start": 0, "stop": 1}, "audit ledger"),
     ],
 )
@@ -151,3 +150,25 @@ def test_the_dpo_reads_back_a_request_it_just_opened(
     assert listed.status_code == 200
     assert opened.json()["id"] in {r["id"] for r in listed.json()}
     assert all(runner.position() >= position for runner in services.runners)
+
+
+def test_the_public_page_refuses_a_position_not_yet_recorded_at_once(
+    client: TestClient, callers: dict[str, Caller], services: Services
+) -> None:
+    services.settings.__dict__["read_wait_seconds"] = 30  # it must not wait
+    defined = callers["admin"].post(
+        "/v1/purposes", json=purpose_body("care", "agreement")
+    )
+    future = services.runner.head() + 1_000
+
+    refused = client.get("/v1/public/privacy", params={"after_position": future})
+    shown = client.get(
+        "/v1/public/privacy",
+        params={"after_position": defined.json()["position"], "lang": "en"},
+    )
+
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "unknown_position"
+    assert "pass a position that a command answered" in refused.text
+    assert shown.status_code == 200
+    assert "care" in shown.text
