@@ -1,6 +1,7 @@
 """The `ledgercrm` command: init, serve, projections, import, token, demo, ledger."""
 
 import argparse
+import gc
 import logging
 import os
 import sys
@@ -133,8 +134,15 @@ def serve(settings: Settings, arguments: argparse.Namespace) -> int:
     try:
         record_configuration(services)
         declare_store_regions(services)
+        app = create_app(services)
+        # Everything alive now (modules, the app, its routes and models) lives as
+        # long as the process: kept out of the cyclic collector's full passes, which
+        # otherwise stop every request for 50 to 80 ms a few times a minute under
+        # load (docs/performance.md, API reads).
+        gc.collect()
+        gc.freeze()
         uvicorn.run(
-            create_app(services),
+            app,
             host=settings.host,
             port=settings.port,
             log_level=settings.log_level,
