@@ -259,23 +259,37 @@ def open_services(settings: Settings) -> Services:
     consents = EffectiveConsents(read_models.dialect)
     timelines = CustomerTimelines(read_models.dialect)
     purposes = PurposesWithNotices(read_models.dialect)
-    # Every runner wakes for every event: they share one read of the log.
-    feed = NotificationFeed(crm.recorder)
-    settle = settings.projection_settle_seconds
-    crm.feed = feed
-    runner, erasure_runner, consent_runner, timeline_runner, purpose_runner = (
-        ProjectionRunner(read_model, read_models, feed, mapper, settle_seconds=settle)
-        for read_model in (customers, erasures, consents, timelines, purposes)
-    )
     lookups = CustomerLookupHashes(
         read_models.dialect, KeyedHashes(data_keys), mapper.open_sealed
     )
-    lookup_runner = ProjectionRunner(
-        lookups, read_models, feed, mapper, settle_seconds=settle
-    )
     subject_events = EventsBySubject(read_models.dialect)
-    subject_events_runner = ProjectionRunner(
-        subject_events, read_models, feed, mapper, settle_seconds=settle
+    # Runners woken by the same events share one read of the log.
+    crm.feed = feed = NotificationFeed(crm.recorder)
+    (
+        runner,
+        erasure_runner,
+        consent_runner,
+        timeline_runner,
+        purpose_runner,
+        lookup_runner,
+        subject_events_runner,
+    ) = (
+        ProjectionRunner(
+            read_model,
+            read_models,
+            feed,
+            mapper,
+            settle_seconds=settings.projection_settle_seconds,
+        )
+        for read_model in (
+            customers,
+            erasures,
+            consents,
+            timelines,
+            purposes,
+            lookups,
+            subject_events,
+        )
     )
     crm.event_store_region = settings.store_regions["event_store"]
     services = Services(

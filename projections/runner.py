@@ -72,13 +72,20 @@ class ProjectionRunner:
     ) -> None:
         self.read_model = read_model
         self.database = database
-        self.recorder = recorder
+        # Runners of one process share a feed (see projections.feed); a runner
+        # given the recorder itself reads through a feed of its own.
+        self.recorder = (
+            recorder
+            if isinstance(recorder, NotificationFeed)
+            else NotificationFeed(recorder)
+        )
         self.mapper = mapper
         self.batch_size = batch_size
         self.sweep_size = sweep_size
         self.poll_seconds = poll_seconds
         self.max_backoff_seconds = max_backoff_seconds
         self.settle_seconds = settle_seconds
+        # Set by notice() and wake(), after the feed noted the time (see run).
         self.news = threading.Event()
         self.hurry = threading.Event()  # someone waits: skip the settling pause
         self._advanced = threading.Condition()
@@ -108,9 +115,9 @@ class ProjectionRunner:
 
     def run_once(self, *, fresh_after: float | None = None) -> int:
         """Applies the next batch, if any; returns how many notifications it read
-        (0: none was waiting, or another runner took the batch). With a shared
-        `NotificationFeed`, `fresh_after` (a `time.monotonic()` reading) says
-        which events it must see: those committed before then (default: now)."""
+        (0: none was waiting, or another runner took the batch). `fresh_after`
+        (a `time.monotonic()` reading) says which events it must see: those
+        committed before then (default: now)."""
         with self._batch_lock:
             return self._run_batch(fresh_after)
 
@@ -120,14 +127,9 @@ class ProjectionRunner:
                 self._committed = self._passed = read_position(
                     cursor, self.database.dialect, self.read_model.name
                 )
-        if isinstance(self.recorder, NotificationFeed):
-            notifications = self.recorder.select_notifications(
-                self._passed + 1, self.batch_size, fresh_after=fresh_after
-            )
-        else:
-            notifications = self.recorder.select_notifications(
-                start=self._passed + 1, limit=self.batch_size
-            )
+        notifications = self.recorder.select_notifications(
+            self._passed + 1, self.batch_size, fresh_after=fresh_after
+        )
         if not notifications:
             return 0
         self._last_batch_at = time.monotonic()
@@ -195,8 +197,7 @@ class ProjectionRunner:
     def wake(self) -> None:
         """Read the log now: something was recorded that the runner was not told
         of (another process), or someone waits for a position."""
-        if isinstance(self.recorder, NotificationFeed):
-            self.recorder.set()  # the runner must read past what the feed holds
+        self.recorder.set()  # the runner must read past what the feed holds
         self.news.set()
         self.hurry.set()
 
@@ -277,12 +278,10 @@ class ProjectionRunner:
             self.news.clear()
             self.hurry.clear()
             # The next batch must hold the events whose news was just cleared:
-            # with a feed, those recorded by `feed.recorded_at` (set before the
-            # news); else, or when woken by the clock (another process may have
-            # recorded events), everything committed until now.
-            woke_at = time.monotonic()
-            if news and isinstance(self.recorder, NotificationFeed):
-                woke_at = self.recorder.recorded_at
+            # those recorded by `feed.recorded_at` (set before the news); when
+            # woken by the clock (another process may have recorded events),
+            # everything committed until now.
+            woke_at = self.recorder.recorded_at if news else time.monotonic()
         try:
             self.commit_position()
         except (StorageError, PersistenceError):

@@ -121,9 +121,10 @@ class Database(ABC):
         raise NotImplementedError
 
     def reading(self) -> Any:
-        """A context manager yielding a Cursor for queries only: one consistent
-        snapshot, no write lock, so that readers never wait for writers (on
-        SQLite, a connection per thread beside the writers' one)."""
+        """A context manager yielding a Cursor for queries only, taking no write
+        lock, so that readers never wait for writers: on SQLite a connection per
+        thread beside the writers' one (one snapshot for the block); on
+        PostgreSQL autocommit connections (each statement reads the last commit)."""
         return self.transaction()
 
     def pipelined_transaction(self) -> Any:
