@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.persistence import Recording
+from eventsourcing.persistence import EventStore, Recording
 from psycopg.conninfo import conninfo_to_dict
 
 from api.access import AccessTokens
@@ -22,6 +22,7 @@ from crypto_shredding import (
     KeyedHashes,
     KeyStore,
     PersonalDataMapper,
+    SealingEventStore,
 )
 from crypto_shredding.pkcs11_wrapping_key import Pkcs11WrappingKeys
 from crypto_shredding.postgres_key_store import PostgresKeyStore
@@ -107,6 +108,11 @@ class NotifyingCRM(CRM):
                 lambda: self.last_told >= head or not self._saving, timeout
             )
             return self.last_told < head
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        # A save of many customers (an import batch) fetches or creates their
+        # data keys in one go rather than one key store round trip each.
+        return SealingEventStore(mapper=self.mapper, recorder=self.recorder)
 
     # CROSS-BORDER: where the event store is; open_services sets it from settings.
     event_store_region = HOME_REGION

@@ -11,7 +11,7 @@ from crypto_shredding.errors import (
 )
 from crypto_shredding.key_store import KeyStore, Tombstone, WrappedDataKey
 from crypto_shredding.keyed_hashes import KeyedHashes
-from crypto_shredding.mapper import PersonalDataMapper
+from crypto_shredding.mapper import PersonalDataMapper, SealingEventStore
 from crypto_shredding.markers import (
     ERASED,
     DataSubject,
@@ -44,6 +44,7 @@ __all__ = [
     "PersonalDataMapper",
     "PersonalState",
     "SealedValue",
+    "SealingEventStore",
     "SubjectErasedError",
     "Tombstone",
     "UndecryptableError",

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -64,6 +65,33 @@ class DataKeys:
             data_key = self._remember(subject_id, self._unwrap(stored), generation)
         return data_key
 
+    def prepare_for_writing(self, subject_ids: Iterable[UUID]) -> None:
+        """Puts the data keys of many subjects in the cache at once, creating the
+        missing ones: one read and one write of the key store for a whole batch
+        instead of one each per subject. Shredded subjects are left out, for
+        `for_writing` to refuse."""
+        missing = [s for s in dict.fromkeys(subject_ids) if self._cached(s) is None]
+        if len(missing) < 2:
+            return  # for_writing does as well for one
+        generation = self._generation
+        found = self.store.find_many(missing)
+        made = {
+            subject_id: self._new_key(subject_id)
+            for subject_id in missing
+            if subject_id not in found
+        }
+        if made:
+            added = self.store.add_many([wrapped for _, wrapped in made.values()])
+            found.update((stored.subject_id, stored) for stored in added)
+        for subject_id, stored in found.items():
+            if not isinstance(stored, WrappedDataKey):
+                continue
+            if subject_id in made and made[subject_id][1] == stored:
+                data_key = made[subject_id][0]  # ours won: no need to unwrap it
+            else:
+                data_key = self._unwrap(stored)
+            self._remember(subject_id, data_key, generation)
+
     def for_reading(self, subject_id: UUID) -> bytes | None:
         """The subject's data key, or None when it was shredded or never existed."""
         data_key = self._cached(subject_id)
@@ -108,13 +136,18 @@ class DataKeys:
                     ) from None
 
     def _new_wrapped_key(self, subject_id: UUID) -> WrappedDataKey:
+        return self._new_key(subject_id)[1]
+
+    def _new_key(self, subject_id: UUID) -> tuple[bytes, WrappedDataKey]:
+        """A fresh data key and its wrapped form."""
         # A rotation in another process may have made a newer version current.
         self.wrapping_keys = self.wrapping_keys.refreshed()
         wrapping_key = self.wrapping_keys.current
-        return WrappedDataKey(
+        data_key = os.urandom(32)
+        return data_key, WrappedDataKey(
             subject_id=subject_id,
             data_key_id=uuid.uuid4(),
-            wrapped=wrapping_key.wrap(os.urandom(32)),
+            wrapped=wrapping_key.wrap(data_key),
             wrapping_key_version=wrapping_key.version,
             created_at=datetime.now(UTC),
         )

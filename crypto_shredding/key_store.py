@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -48,6 +49,17 @@ class KeyStore(ABC):
 
         Two writers racing for one subject both get the key that won.
         """
+
+    def find_many(self, subject_ids: Sequence[UUID]) -> dict[UUID, StoredKey]:
+        """What `find` gives for each subject that has a key or a tombstone; a
+        store that can answers in one round trip."""
+        found = {subject_id: self.find(subject_id) for subject_id in subject_ids}
+        return {subject: key for subject, key in found.items() if key is not None}
+
+    def add_many(self, data_keys: Sequence[WrappedDataKey]) -> list[StoredKey]:
+        """`add` for each key, in order; a store that can writes them all in one
+        transaction."""
+        return [self.add(data_key) for data_key in data_keys]
 
     @abstractmethod
     def shred(self, subject_id: UUID, reason: str, at: datetime) -> Tombstone:

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, get_args, get_origin, get_type_hints
 from uuid import UUID
 
-from eventsourcing.domain import CanSnapshotAggregate
+from eventsourcing.domain import CanSnapshotAggregate, DomainEventProtocol
 from eventsourcing.persistence import (
     Cipher,
     Compressor,
+    EventStore,
     JSONTranscoder,
     Mapper,
+    Recording,
     StoredEvent,
     Transcoder,
     Transcoding,
@@ -105,6 +108,17 @@ class PersonalDataMapper(Mapper[UUID]):
             target[_key(context.field)] = Ciphertext(seal(data_key, plaintext, context))
         return super().to_stored_event(sealed_event)
 
+    def prepare_to_store(self, domain_events: Sequence[Any]) -> None:
+        """Fetches or creates, at once, the data keys every one of these events'
+        personal values will be sealed with."""
+        self.data_keys.prepare_for_writing(
+            context.subject_id
+            for domain_event in domain_events
+            for _, context, _ in _locate_personal_values(
+                domain_event, vars(domain_event)
+            )
+        )
+
     def to_domain_event(self, stored_event: StoredEvent) -> Any:
         domain_event = super().to_domain_event(stored_event)
         for target, context, value in _locate_personal_values(
@@ -172,6 +186,17 @@ def _copy_for_sealing(domain_event: Any) -> Any:
 
 def _key(field: str) -> str:
     return field.removeprefix(SNAPSHOT_FIELD_PREFIX)
+
+
+class SealingEventStore(EventStore[UUID]):
+    """An event store that readies the data keys of a whole save at once."""
+
+    def put(
+        self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any
+    ) -> list[Recording[UUID]]:
+        if isinstance(self.mapper, PersonalDataMapper) and len(domain_events) > 1:
+            self.mapper.prepare_to_store(domain_events)
+        return super().put(domain_events, **kwargs)
 
 
 def _locate_personal_values(

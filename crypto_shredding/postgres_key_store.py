@@ -8,6 +8,7 @@ leaked service connection cannot read the keys, nor the keys' role the events.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -56,6 +57,12 @@ SELECT = (
     "shredded_at, shred_reason FROM crypto_shredding.data_keys WHERE subject_id = %s"
 )
 
+SELECT_MANY = (
+    "SELECT subject_id, data_key_id, wrapped_key, wrapping_key_version, created_at, "
+    "shredded_at, shred_reason FROM crypto_shredding.data_keys "
+    "WHERE subject_id = ANY(%s)"
+)
+
 
 class PostgresKeyStore(KeyStore):
     def __init__(self, conninfo: str, *, max_size: int = 8) -> None:
@@ -92,6 +99,39 @@ class PostgresKeyStore(KeyStore):
 
         assert stored is not None
         return stored
+
+    def find_many(self, subject_ids: Sequence[UUID]) -> dict[UUID, StoredKey]:
+        found: dict[UUID, StoredKey] = {}
+        for subject_id, *columns in self._fetch_all(SELECT_MANY, (list(subject_ids),)):
+            stored = _as_stored_key(subject_id, columns)
+            assert stored is not None
+            found[subject_id] = stored
+        return found
+
+    def add_many(self, data_keys: Sequence[WrappedDataKey]) -> list[StoredKey]:
+        inserted = {
+            subject_id
+            for (subject_id,) in self._fetch_all(
+                "INSERT INTO crypto_shredding.data_keys (subject_id, data_key_id, "
+                "wrapped_key, wrapping_key_version, created_at) "
+                "SELECT * FROM unnest(%s::uuid[], %s::uuid[], %s::bytea[], "
+                "%s::integer[], %s::timestamptz[]) "
+                "ON CONFLICT (subject_id) DO NOTHING RETURNING subject_id",
+                (
+                    [key.subject_id for key in data_keys],
+                    [key.data_key_id for key in data_keys],
+                    [key.wrapped for key in data_keys],
+                    [key.wrapping_key_version for key in data_keys],
+                    [key.created_at for key in data_keys],
+                ),
+            )
+        }
+        lost = [key.subject_id for key in data_keys if key.subject_id not in inserted]
+        raced = self.find_many(lost) if lost else {}
+        return [
+            key if key.subject_id in inserted else raced[key.subject_id]
+            for key in data_keys
+        ]
 
     def shred(self, subject_id: UUID, reason: str, at: datetime) -> Tombstone:
         try:

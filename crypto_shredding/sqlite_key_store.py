@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -67,24 +67,38 @@ class SQLiteKeyStore(KeyStore):
         with self._transaction() as cursor:
             return _select(cursor, subject_id)
 
+    def find_many(self, subject_ids: Sequence[UUID]) -> dict[UUID, StoredKey]:
+        with self._transaction() as cursor:
+            found = {
+                subject_id: _select(cursor, subject_id) for subject_id in subject_ids
+            }
+        return {subject: key for subject, key in found.items() if key is not None}
+
     def add(self, data_key: WrappedDataKey) -> StoredKey:
+        return self.add_many([data_key])[0]
+
+    def add_many(self, data_keys: Sequence[WrappedDataKey]) -> list[StoredKey]:
+        stored: list[StoredKey] = []
         with self._transaction(write=True) as cursor:
-            cursor.execute(
-                "INSERT INTO data_keys (subject_id, data_key_id, wrapped_key, "
-                "wrapping_key_version, created_at) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT (subject_id) DO NOTHING",
-                (
-                    data_key.subject_id.hex,
-                    data_key.data_key_id.hex,
-                    data_key.wrapped,
-                    data_key.wrapping_key_version,
-                    data_key.created_at.isoformat(),
-                ),
-            )
-            if cursor.rowcount == 1:
-                return data_key
-            stored = _select(cursor, data_key.subject_id)
-        assert stored is not None
+            for data_key in data_keys:
+                cursor.execute(
+                    "INSERT INTO data_keys (subject_id, data_key_id, wrapped_key, "
+                    "wrapping_key_version, created_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (subject_id) DO NOTHING",
+                    (
+                        data_key.subject_id.hex,
+                        data_key.data_key_id.hex,
+                        data_key.wrapped,
+                        data_key.wrapping_key_version,
+                        data_key.created_at.isoformat(),
+                    ),
+                )
+                if cursor.rowcount == 1:
+                    stored.append(data_key)
+                    continue
+                raced = _select(cursor, data_key.subject_id)
+                assert raced is not None
+                stored.append(raced)
         return stored
 
     def shred(self, subject_id: UUID, reason: str, at: datetime) -> Tombstone:

@@ -4,14 +4,19 @@ import csv
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from api.importer import ImportFileError, check_file, import_customers
 from api.settings import Settings
 from api.wiring import Services
+from crypto_shredding import KeyStore, Tombstone, WrappedDataKey
+from crypto_shredding.key_store import StoredKey
 from domain import Actor, notice_sha256
 
 ADMIN = Actor("boss", "admin")
@@ -115,6 +120,62 @@ def test_good_rows_are_stored_with_their_consents_and_evidence(
     assert evidence == {f"SCAN-{n:04d}" for n in range(1, 8)}
     agreed = [c for c in customers if c.agreements]
     assert agreed[0].agreements == {"customer-care": "HD-2026-8"}
+
+
+class CountingKeyStore(KeyStore):
+    """The service's own key store, counting the calls that write keys."""
+
+    def __init__(self, store: KeyStore) -> None:
+        self.store = store
+        self.writes: list[int] = []  # how many keys each write call carried
+
+    def find(self, subject_id: UUID) -> StoredKey | None:
+        return self.store.find(subject_id)
+
+    def find_many(self, subject_ids: Sequence[UUID]) -> dict[UUID, StoredKey]:
+        return self.store.find_many(subject_ids)
+
+    def add(self, data_key: WrappedDataKey) -> StoredKey:
+        self.writes.append(1)
+        return self.store.add(data_key)
+
+    def add_many(self, data_keys: Sequence[WrappedDataKey]) -> list[StoredKey]:
+        self.writes.append(len(data_keys))
+        return self.store.add_many(data_keys)
+
+    def shred(self, subject_id: UUID, reason: str, at: datetime) -> Tombstone:
+        return self.store.shred(subject_id, reason, at)
+
+    def shred_version(self) -> int:
+        return self.store.shred_version()
+
+    def wrapping_key_versions(self) -> dict[int, int]:
+        return self.store.wrapping_key_versions()
+
+    def wrapped_by(self, version: int, limit: int) -> list[WrappedDataKey]:
+        return self.store.wrapped_by(version, limit)
+
+    def rewrap(self, old: WrappedDataKey, wrapped: bytes, version: int) -> bool:
+        return self.store.rewrap(old, wrapped, version)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+@pytest.mark.usefixtures("purposes")
+def test_a_batch_creates_its_data_keys_in_one_key_store_write(
+    services: Services, tmp_path: Path
+) -> None:
+    counting = CountingKeyStore(services.data_keys.store)
+    services.data_keys.store = counting
+    path = write_csv(tmp_path / "customers.csv", [good_row(n) for n in range(1, 8)])
+
+    report = import_customers(services.crm, IMPORTER, path, batch_size=4)
+
+    assert report.imported == 7
+    assert counting.writes == [4, 3]
+    names = {services.crm.customer(c.customer_id).full_name for c in imported(services)}
+    assert names == {f"Nguyễn Văn {n}" for n in range(1, 8)}
 
 
 @pytest.mark.usefixtures("purposes")

@@ -128,6 +128,59 @@ class TestKeyStoreContract:
         assert winner in candidates
         assert results == [winner] * len(candidates)
 
+    def test_find_many_answers_what_find_answers_for_each_subject(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
+    ) -> None:
+        live = key_store.add(new_data_key(wrapping_keys))
+        shredded = uuid.uuid4()
+        tombstone = key_store.shred(shredded, "erased", datetime.now(UTC))
+        unknown = uuid.uuid4()
+
+        found = key_store.find_many([live.subject_id, shredded, unknown])
+
+        assert found == {live.subject_id: live, shredded: tombstone}
+
+    def test_add_many_stores_new_keys_and_returns_those_already_stored(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
+    ) -> None:
+        first = key_store.add(new_data_key(wrapping_keys))
+        shredded = uuid.uuid4()
+        tombstone = key_store.shred(shredded, "erased", datetime.now(UTC))
+        fresh = [new_data_key(wrapping_keys) for _ in range(3)]
+        late = [
+            new_data_key(wrapping_keys, first.subject_id),
+            new_data_key(wrapping_keys, shredded),
+        ]
+
+        stored = key_store.add_many([fresh[0], *late, *fresh[1:]])
+
+        assert stored == [fresh[0], first, tombstone, *fresh[1:]]
+        assert [key_store.find(key.subject_id) for key in fresh] == fresh
+        assert key_store.find(shredded) == tombstone
+
+    def test_prepared_keys_are_the_stored_ones_and_erased_subjects_stay_refused(
+        self, key_store: KeyStore, wrapping_keys: WrappingKeys
+    ) -> None:
+        existing, erased = uuid.uuid4(), uuid.uuid4()
+        elsewhere = DataKeys(key_store, wrapping_keys)
+        existing_key = elsewhere.for_writing(existing)
+        elsewhere.for_writing(erased)
+        elsewhere.shred(erased, "erased")
+        new = [uuid.uuid4() for _ in range(3)]
+        writer = DataKeys(key_store, wrapping_keys)
+
+        writer.prepare_for_writing([existing, erased, *new, new[0]])
+
+        assert writer.for_writing(existing) == existing_key
+        for subject_id in new:
+            stored = key_store.find(subject_id)
+            assert isinstance(stored, WrappedDataKey)
+            assert writer.for_writing(subject_id) == wrapping_keys.version(
+                stored.wrapping_key_version
+            ).unwrap(stored.wrapped)
+        with pytest.raises(SubjectErasedError):
+            writer.for_writing(erased)
+
     def test_shred_replaces_the_key_by_a_tombstone(
         self, key_store: KeyStore, wrapping_keys: WrappingKeys
     ) -> None:
