@@ -93,7 +93,7 @@ def settings(database_url: str, tmp_path: Path) -> "Settings":
     # Many API tests read right after a write without after_position; with no
     # settling pause the runners apply each event as it comes, as they did
     # before the pause existed. The pause is tested on its own
-    # (tests/projections/test_runner_positions.py) and measured by bench/http_api.py.
+    # (tests/projections/test_runner_positions.py) and measured by bench/api.py.
     settings = load_settings(
         data_dir=tmp_path / "var", database_url=url, projection_settle_seconds=0
     )

@@ -6,7 +6,7 @@ and the same notifications read in the same batches without applying them
 (`select_notifications`, what any runner must do at least). Prints events per
 second and the ratio; asserts nothing.
 
-    .venv/bin/python bench/projection_catchup.py [--events N]
+    .venv/bin/python bench/projections.py [--events N]
         [--backend sqlite|postgres|both]
 """
 
@@ -25,6 +25,8 @@ from typing import Any
 
 import psycopg
 
+# The project root ahead of this script's folder, where this file would
+# shadow the package of the same name.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.settings import Settings, load_settings

@@ -16,7 +16,7 @@ request queued behind it). Throughput: --clients closed-loop clients for
 the server; its share is the same for both servers. Prints figures; asserts
 nothing.
 
-    .venv/bin/python bench/http_api.py [--backend sqlite|postgres] [--rate 200]
+    .venv/bin/python bench/api.py [--backend sqlite|postgres] [--rate 200]
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ from typing import Any
 import httpx
 import psycopg
 
+# The project root ahead of this script's folder, where this file would
+# shadow the package of the same name.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from api.settings import load_settings
@@ -138,7 +140,7 @@ def main() -> None:
             (
                 "bare FastAPI",
                 [
-                    *("-m", "uvicorn", "--factory", "bench.http_api:bare_app"),
+                    *("-m", "uvicorn", "--factory", "bench.api:bare_app"),
                     *("--port", str(bare_port), "--log-level", "warning"),
                 ],
                 bare_port,
