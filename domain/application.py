@@ -6,7 +6,11 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, NamedTuple, Protocol
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import (
+    AggregateNotFoundError,
+    Application,
+    Repository,
+)
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Mapper, Transcoder
 from eventsourcing.utils import get_topic
@@ -158,11 +162,20 @@ class CRM(Application[UUID]):
         super().__init_subclass__(**kwargs)
         cls.name = CRM.name
 
+    # Purposes are read on every purpose-bound read of personal data. This many
+    # stay decoded in memory; each get still asks the event store for the events
+    # after the cached version (eventsourcing's fast-forward), so a purpose retired
+    # by another process is seen at once.
+    purposes_cached = 1_000
+
     def __init__(
         self, env: dict[str, str] | None = None, *, personal_data: PersonalDataKeys
     ) -> None:
         self.personal_data = personal_data
         super().__init__(env)
+        self._purposes: Repository[UUID] = Repository(
+            self.events, cache_maxsize=self.purposes_cached, fastforward=True
+        )
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.personal_data.mapper(self.construct_transcoder())
@@ -230,8 +243,9 @@ class CRM(Application[UUID]):
         return self._save(purpose)
 
     def purpose(self, code: str) -> Purpose:
+        """The purpose as now recorded: a copy, which a command may change."""
         try:
-            purpose: Purpose = self.repository.get(purpose_id(code))
+            purpose: Purpose = self._purposes.get(purpose_id(code))
         except AggregateNotFoundError:
             raise PurposeNotFoundError(code) from None
         return purpose
@@ -240,7 +254,7 @@ class CRM(Application[UUID]):
         defined = self.recorder.select_notifications(
             start=None, limit=10_000, topics=[get_topic(Purpose.Defined)]
         )
-        return [self.repository.get(UUID(str(n.originator_id))) for n in defined]
+        return [self._purposes.get(UUID(str(n.originator_id))) for n in defined]
 
     # Customers
 

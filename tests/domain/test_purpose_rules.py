@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import pytest
 
+from api.settings import Settings
 from domain import CRM, Actor, notice_sha256
 from domain.errors import (
     InvalidValueError,
@@ -89,3 +90,36 @@ def test_retired_purpose_takes_no_new_notice(
 def test_unknown_purpose_is_reported_by_its_code(crm: CRM) -> None:
     with pytest.raises(PurposeNotFoundError, match="'no-such-purpose'"):
         crm.purpose("no-such-purpose")
+
+
+def test_a_purpose_changed_by_another_process_is_read_as_changed_at_once(
+    crm: CRM, admin: Actor, define_purpose: DefinePurpose, settings: Settings
+) -> None:
+    """Purposes stay decoded in memory, but every read asks the store for later
+    events: a retirement recorded elsewhere holds at the next read."""
+    from api.wiring import open_services
+
+    define_purpose("newsletter")
+    assert not crm.purpose("newsletter").retired  # now held in memory
+    elsewhere = open_services(settings)
+    try:
+        elsewhere.crm.retire_purpose(admin, "newsletter")
+    finally:
+        elsewhere.close()
+
+    assert crm.purpose("newsletter").retired
+    assert [p.retired for p in crm.purposes()] == [True]
+
+
+def test_a_change_never_saved_leaves_the_purpose_as_recorded(
+    crm: CRM, admin: Actor, define_purpose: DefinePurpose
+) -> None:
+    """Each read gets its own copy: a command that changes a purpose and then
+    fails to save it leaves no trace in what later reads see."""
+    define_purpose("newsletter")
+    unsaved = crm.purpose("newsletter")
+    unsaved.retire(str(admin))
+
+    assert unsaved.retired
+    assert not crm.purpose("newsletter").retired
+    assert [n["version"] for n in crm.purpose("newsletter").notices] == [1]
