@@ -20,7 +20,12 @@ from crypto_shredding import SealedValue
 from domain import Actor, Customer, Interaction, Written, notice_sha256
 from domain.access import PersonalDataAccess, PersonalDataExport
 from domain.customer import PERSONAL_FIELDS
-from domain.errors import ConsentNotGivenError, ProcessingRestrictedError
+from domain.errors import (
+    ConsentNotGivenError,
+    CustomerNotFoundError,
+    NoBasisForPurposeError,
+    ProcessingRestrictedError,
+)
 from domain.privacy_office import PrivacyOffice
 from domain.subject_requests import DSR_PURPOSE, SubjectRequest
 from domain.working_days import WorkingDays
@@ -59,11 +64,17 @@ class SubjectEvent:
 
 
 def may_process(services: Services, customer_id: UUID, purpose_code: str) -> bool:
-    """DSR-RESTRICT, DSR-OBJECT: False while a restriction or an objection of the
-    customer forbids using their data for the purpose; read from their events."""
+    """False unless a basis for the purpose holds and no erasure, restriction or
+    objection of the customer forbids using their data for it; read from their
+    events, so a withdrawal counts at once (CONSENT-WITHDRAW, DSR-RESTRICT,
+    DSR-OBJECT)."""
     try:
         privacy_office(services).check_processing_allowed(customer_id, purpose_code)
-    except ProcessingRestrictedError:
+    except (
+        ProcessingRestrictedError,
+        NoBasisForPurposeError,
+        CustomerNotFoundError,
+    ):
         return False
     return True
 

@@ -17,6 +17,18 @@ class NoBasisError(DomainError):
     """Personal data without a consent or agreement covering an active purpose."""
 
 
+class NoBasisForPurposeError(DomainError):
+    """PURPOSE-LIMITATION: no live consent or agreement of the customer covers the
+    purpose a use of their data names."""
+
+    def __init__(self, purpose_code: str) -> None:
+        super().__init__(
+            f"no consent or agreement of this customer covers purpose "
+            f"{purpose_code!r}; use their data only for a purpose they agreed to"
+        )
+        self.purpose_code = purpose_code
+
+
 class PurposeNotFoundError(DomainError):
     """No purpose has the given code."""
 

@@ -20,7 +20,11 @@ from domain.customer import (
     Customer,
     check_processing_allowed,
 )
-from domain.errors import InvalidValueError
+from domain.errors import (
+    CustomerErasedError,
+    InvalidValueError,
+    NoBasisForPurposeError,
+)
 from domain.incidents import (
     BREACH_FORM_FIELDS,
     NOTIFY_WITHIN,
@@ -31,6 +35,7 @@ from domain.incidents import (
 from domain.residency import STORE_REGIONS_ID, STORES, StoreRegions
 from domain.subject_requests import (
     ACKNOWLEDGE_WORKING_DAYS,
+    DSR_PURPOSE,
     EXECUTION_DAYS,
     INTAKE_CHANNELS,
     KINDS,
@@ -43,9 +48,16 @@ from domain.working_days import WorkingDays, vietnam_date
 
 Record = TypeVar("Record")
 COMPLAINT_DAYS = 30  # our default time to answer a complaint; set per complaint
-RESTRICTION_TOPICS = frozenset(
+# The customer's events that decide, at once, whether their data may be used for
+# a purpose: its basis, an erasure under way, restrictions and objections.
+USE_TOPICS = frozenset(
     get_topic(c)
     for c in (
+        Customer.ConsentGiven,
+        Customer.ConsentWithdrawn,
+        Customer.AgreementRecorded,
+        Customer.ErasureRequested,
+        Customer.DataKeyShredded,
         Customer.ProcessingRestricted,
         Customer.RestrictionLifted,
         Customer.ProcessingObjected,
@@ -169,23 +181,40 @@ class PrivacyOffice:
         return self._save(customer)
 
     def check_processing_allowed(self, customer_id: UUID, purpose_code: str) -> None:
-        """Refuses a use of the customer's data that a restriction or an objection
-        forbids, from the customer's own events, so it holds at once.
+        """Refuses a use of the customer's data for `purpose_code` unless a live
+        consent or an agreement covers it, no erasure is under way, and no
+        restriction or objection forbids it (PURPOSE-LIMITATION, CONSENT-WITHDRAW,
+        DSR-RESTRICT, DSR-OBJECT).
 
-        Only the restriction and objection events are decoded: nothing personal
-        is decrypted, so a purpose-bound read pays one indexed select.
+        Decided on the customer's own events, not on a read model, so that a
+        withdrawal or a restriction holds at once, before any projection has
+        applied it. Only the events that decide are decoded and they hold nothing
+        personal: a check pays one indexed select. Serving the subject's own
+        request needs no basis and is never blocked.
         """
         stored = self.crm.recorder.select_events(customer_id)
-        relevant = [e for e in stored if e.topic in RESTRICTION_TOPICS]
-        if not relevant:
-            return
-        restricted, objected = False, set()
-        for stored_event in relevant:
-            event = self.crm.mapper.to_domain_event(stored_event)
+        consented = agreed = restricted = False
+        objected: set[str] = set()
+        for stored_event in stored:
+            if stored_event.topic not in USE_TOPICS:
+                continue
+            event: Any = self.crm.mapper.to_domain_event(stored_event)
+            if isinstance(event, Customer.ErasureRequested | Customer.DataKeyShredded):
+                raise CustomerErasedError
             if isinstance(event, Customer.ProcessingObjected):
                 objected |= set(event.purpose_codes)
-            else:
-                restricted = isinstance(event, Customer.ProcessingRestricted)
+            elif isinstance(event, Customer.ProcessingRestricted):
+                restricted = True
+            elif isinstance(event, Customer.RestrictionLifted):
+                restricted = False
+            elif event.purpose_code != purpose_code:
+                continue
+            elif isinstance(event, Customer.AgreementRecorded):
+                agreed = True
+            else:  # the latest consent event for the purpose decides
+                consented = isinstance(event, Customer.ConsentGiven)
+        if not (consented or agreed or purpose_code == DSR_PURPOSE):
+            raise NoBasisForPurposeError(purpose_code)
         check_processing_allowed(restricted, objected, purpose_code)
 
     # Queries

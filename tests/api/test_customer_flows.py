@@ -5,7 +5,9 @@ from uuid import UUID
 
 import pytest
 from eventsourcing.utils import get_topic
+from fastapi.testclient import TestClient
 
+from api.app import create_app
 from api.wiring import Services
 from domain.access import PersonalDataAccess
 from tests.api.conftest import Caller, consent_body, purpose_body, registration
@@ -69,6 +71,47 @@ def test_withdrawal_stops_reads_for_that_purpose_at_once(
     assert (
         read(callers["sales"], withdrawal.json(), "marketing-email").status_code == 403
     )
+
+
+@pytest.mark.requirement("CONSENT-WITHDRAW")
+def test_withdrawal_stops_reads_and_contact_before_the_read_models_apply_it(
+    services: Services,
+) -> None:
+    """Without background work the read models stay where they were caught up to:
+    they still show the consent, yet the withdrawal holds for the next read."""
+    with TestClient(create_app(services, run_background_work=False)) as client:
+        admin, sales = (
+            Caller(client, services.access.create(role, f"t-{role}")[1])
+            for role in ("admin", "sales")
+        )
+        admin.post("/v1/purposes", json=purpose_body("marketing-email", "consent"))
+        admin.post(
+            "/v1/purposes/marketing-email/notices",
+            json={"text_vi": "Chúng tôi gửi ưu đãi.", "text_en": "We send offers."},
+        )
+        marketing = {"code": "marketing-email", "version": 1}
+        marketing["sha"] = services.crm.purpose("marketing-email").notice(1)[
+            "text_sha256"
+        ]
+        written = register(sales, marketing)
+        for runner in services.runners:
+            runner.catch_up()
+        path = f"/v1/customers/{written['id']}"
+        assert sales.get(path, params={"purpose": "marketing-email"}).status_code == 200
+
+        withdrawn = sales.post(
+            f"{path}/consents/marketing-email/withdrawal", json={"channel": "email"}
+        )
+
+        assert withdrawn.status_code == 200
+        row = services.customers.customer(services.read_models, UUID(written["id"]))
+        assert row is not None and row.has_basis_for("marketing-email")  # stale
+        refused = sales.get(path, params={"purpose": "marketing-email"})
+        assert refused.status_code == 403
+        assert refused.json()["error"]["code"] == "no_basis_for_purpose"
+        contactable = sales.get("/v1/purposes/marketing-email/contactable-customers")
+        assert contactable.status_code == 200
+        assert contactable.json()["customer_ids"] == []
 
 
 @pytest.mark.requirement("BASIS-BEFORE-COLLECTION")

@@ -5,8 +5,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from domain import CRM, Actor, ConsentCapture
-from domain.errors import InvalidValueError, ProcessingRestrictedError
+from domain import CRM, Actor, AgreementCapture, ConsentCapture
+from domain.errors import (
+    CustomerErasedError,
+    InvalidValueError,
+    NoBasisForPurposeError,
+    ProcessingRestrictedError,
+)
 from domain.privacy_office import PrivacyOffice, RequestIntake
 from domain.subject_requests import RequestStateError, SubjectRequest
 
@@ -156,9 +161,12 @@ def test_restriction_blocks_every_purpose_but_keeps_the_data(
 def test_objection_blocks_only_its_purposes(
     office: PrivacyOffice,
     dpo: Actor,
+    sales: Actor,
     customer_id: UUID,
     newsletter: ConsentCapture,
+    delivery: AgreementCapture,
 ) -> None:
+    office.crm.record_agreement(sales, customer_id, delivery)
     request_id = received(office, dpo, "object", purpose_codes=["newsletter"])
     office.verify_identity(dpo, request_id, customer_id, "known-contact-confirmed")
 
@@ -239,3 +247,49 @@ def test_verifying_an_unknown_customer_is_refused(
 
     with pytest.raises(Exception, match="no customer"):
         office.verify_identity(dpo, request_id, uuid4(), "signed-request")
+
+
+@pytest.mark.requirement("CONSENT-WITHDRAW")
+def test_use_for_a_purpose_follows_the_latest_consent_event(
+    office: PrivacyOffice,
+    sales: Actor,
+    customer_id: UUID,
+    newsletter: ConsentCapture,
+) -> None:
+    """The check reads the customer's events, not a read model: a withdrawal
+    refuses the next use, and consent given again allows it again."""
+    office.check_processing_allowed(customer_id, "newsletter")
+
+    office.crm.withdraw_consent(sales, customer_id, "newsletter", "email")
+    with pytest.raises(NoBasisForPurposeError, match="'newsletter'"):
+        office.check_processing_allowed(customer_id, "newsletter")
+
+    office.crm.give_consent(sales, customer_id, newsletter)
+    office.check_processing_allowed(customer_id, "newsletter")
+
+
+@pytest.mark.requirement("PURPOSE-LIMITATION")
+def test_use_for_a_purpose_without_consent_or_agreement_is_refused(
+    office: PrivacyOffice,
+    sales: Actor,
+    customer_id: UUID,
+    delivery: AgreementCapture,
+) -> None:
+    with pytest.raises(NoBasisForPurposeError, match="'order-delivery'"):
+        office.check_processing_allowed(customer_id, "order-delivery")
+
+    office.crm.record_agreement(sales, customer_id, delivery)
+    office.check_processing_allowed(customer_id, "order-delivery")
+
+
+@pytest.mark.requirement("DSR-ERASE")
+def test_no_use_once_an_erasure_is_requested(
+    office: PrivacyOffice, dpo: Actor, customer_id: UUID
+) -> None:
+    """From the erasure request on, before the data key is shredded."""
+    customer = office.crm.customer(customer_id)
+    customer.request_erasure("consent-withdrawn", str(dpo))
+    office.crm.save(customer)
+
+    with pytest.raises(CustomerErasedError):
+        office.check_processing_allowed(customer_id, "newsletter")
