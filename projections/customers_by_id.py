@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
@@ -130,8 +130,23 @@ class InteractionRow:
     logged_by: str
 
 
+@dataclass
+class HeldBack:
+    """A batch's changes to customer rows, written once per row when it ends:
+    whole rows of customers registered in the batch, the changed columns of the
+    others, and the JSON columns (consents, agreements) as the batch left them."""
+
+    new: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed: dict[str, dict[str, Any]] = field(default_factory=dict)
+    documents: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+
 class CustomersById:
-    """Applies customer and interaction events to two tables; answers lookups."""
+    """Applies customer and interaction events to two tables; answers lookups.
+
+    Changes to a customer's row are held back until the batch ends and then
+    written once per row (`finish_batch`): a batch of registrations with their
+    consents is one INSERT, not one statement per event."""
 
     name = "customers_by_id"
     schema = SCHEMA
@@ -148,6 +163,37 @@ class CustomersById:
             row_key="interaction_id",
             sealed_column="text",
         )
+        self._held = HeldBack()
+
+    def start_batch(self) -> None:
+        """Forgets whatever a batch that failed held back."""
+        self._held = HeldBack()
+
+    def finish_batch(self, cursor: Cursor) -> None:
+        """Writes each customer row the batch touched, once: the new ones in one
+        INSERT, the changed ones in one UPDATE per set of changed columns."""
+        held, self._held = self._held, HeldBack()
+        if held.new:
+            cursor.executemany(
+                f"INSERT INTO {self.customer_table} ({', '.join(ROW_COLUMNS)}) "
+                f"VALUES ({', '.join(['%s'] * len(ROW_COLUMNS))})",
+                [
+                    [_column_value(row[c]) for c in ROW_COLUMNS]
+                    for row in held.new.values()
+                ],
+            )
+        updates: dict[tuple[str, ...], list[list[Any]]] = {}
+        for customer, changes in held.changed.items():
+            columns = tuple(sorted(changes))
+            values = [_column_value(changes[c]) for c in columns]
+            updates.setdefault(columns, []).append([*values, customer])
+        for columns, rows in updates.items():
+            assignments = ", ".join(f"{column} = %s" for column in columns)
+            cursor.executemany(
+                f"UPDATE {self.customer_table} SET {assignments} "
+                "WHERE customer_id = %s",
+                rows,
+            )
 
     @singledispatchmethod
     def apply(self, event: Any, cursor: Cursor, position: int) -> None:
@@ -155,88 +201,72 @@ class CustomersById:
 
     @apply.register
     def _(self, event: Customer.Registered, cursor: Cursor, position: int) -> None:
-        cursor.execute(
-            f"INSERT INTO {self.customer_table} (customer_id, stage, owner, tags, "
-            "jurisdiction, province, consents, agreements, full_name, phone, email, "
-            "postal_address, date_of_birth, registered_at, updated_at, position) "
-            "VALUES (%s, %s, %s, %s, %s, %s, '{}', '{}', %s, %s, %s, %s, %s, %s, %s, "
-            "%s)",
-            (
-                event.originator_id.hex,
-                event.stage,
-                event.owner,
-                json.dumps(event.tags, ensure_ascii=False),
-                event.jurisdiction,
-                event.province,
-                *(_sealed_text(getattr(event, c)) for c in PERSONAL_COLUMNS),
-                event.timestamp.isoformat(),
-                event.timestamp.isoformat(),
-                position,
-            ),
-        )
+        customer = event.originator_id.hex
+        consents: dict[str, Any] = {}
+        agreements: dict[str, Any] = {}
+        self._held.documents[customer, "consents"] = consents
+        self._held.documents[customer, "agreements"] = agreements
+        self._held.new[customer] = {
+            "customer_id": customer,
+            "stage": event.stage,
+            "owner": event.owner,
+            "tags": json.dumps(event.tags, ensure_ascii=False),
+            "jurisdiction": event.jurisdiction,
+            "province": event.province,
+            "consents": consents,
+            "agreements": agreements,
+            **{c: _sealed_text(getattr(event, c)) for c in PERSONAL_COLUMNS},
+            "erased": 0,
+            "registered_at": event.timestamp.isoformat(),
+            "updated_at": event.timestamp.isoformat(),
+            "position": position,
+        }
 
     @apply.register
     def _(self, event: Customer.ConsentGiven, cursor: Cursor, position: int) -> None:
-        consent = {
+        consents = self._document(cursor, event, position, "consents")
+        consents[event.purpose_code] = {
             "notice_version": event.notice_version,
             "notice_sha256": event.notice_sha256,
             "channel": event.channel,
             "given_at": event.timestamp.isoformat(),
             "withdrawn_at": None,
         }
-        self._update_json(
-            cursor, event, position, "consents", event.purpose_code, consent
-        )
 
     @apply.register
     def _(
         self, event: Customer.ConsentWithdrawn, cursor: Cursor, position: int
     ) -> None:
-        consents = self._read_json(cursor, event.originator_id, "consents")
-        withdrawn = {**consents[event.purpose_code]}
-        withdrawn["withdrawn_at"] = event.timestamp.isoformat()
-        self._update_json(
-            cursor, event, position, "consents", event.purpose_code, withdrawn
-        )
+        consents = self._document(cursor, event, position, "consents")
+        consents[event.purpose_code] = {
+            **consents[event.purpose_code],
+            "withdrawn_at": event.timestamp.isoformat(),
+        }
 
     @apply.register
     def _(
         self, event: Customer.AgreementRecorded, cursor: Cursor, position: int
     ) -> None:
-        self._update_json(
-            cursor,
-            event,
-            position,
-            "agreements",
-            event.purpose_code,
-            event.agreement_ref,
-        )
+        agreements = self._document(cursor, event, position, "agreements")
+        agreements[event.purpose_code] = event.agreement_ref
 
     @apply.register
     def _(
         self, event: Customer.ContactDetailsChanged, cursor: Cursor, position: int
     ) -> None:
-        for column in ("phone", "email", "postal_address"):
-            if getattr(event, column) is not None:
-                self._update(
-                    cursor,
-                    event,
-                    position,
-                    column,
-                    _sealed_text(getattr(event, column)),
-                )
+        self._change_sealed(event, position, ("phone", "email", "postal_address"))
 
     @apply.register
     def _(self, event: Customer.StageChanged, cursor: Cursor, position: int) -> None:
-        self._update(cursor, event, position, "stage", event.stage)
+        self._change(event, position, stage=event.stage)
 
     @apply.register
     def _(self, event: Customer.OwnerAssigned, cursor: Cursor, position: int) -> None:
-        self._update(cursor, event, position, "owner", event.owner)
+        self._change(event, position, owner=event.owner)
 
     @apply.register
     def _(self, event: Customer.ProvinceChanged, cursor: Cursor, position: int) -> None:
-        self._update(cursor, event, position, "province", event.province)
+        self._change(event, position, province=event.province)
 
     @apply.register
     def _(
@@ -253,15 +283,7 @@ class CustomersById:
         self, event: Customer.PersonalDataRectified, cursor: Cursor, position: int
     ) -> None:
         """DSR-RECTIFY: corrected values supersede the old ones in the read model."""
-        for column in PERSONAL_COLUMNS:
-            if getattr(event, column) is not None:
-                self._update(
-                    cursor,
-                    event,
-                    position,
-                    column,
-                    _sealed_text(getattr(event, column)),
-                )
+        self._change_sealed(event, position, PERSONAL_COLUMNS)
 
     @apply.register
     def _(self, event: Interaction.Logged, cursor: Cursor, position: int) -> None:
@@ -348,51 +370,49 @@ class CustomersById:
             for r in rows
         ]
 
-    def _update(
-        self, cursor: Cursor, event: Any, position: int, column: str, value: Any
-    ) -> None:
-        cursor.execute(
-            f"UPDATE {self.customer_table} SET {column} = %s, updated_at = %s, "
-            "position = %s "
-            "WHERE customer_id = %s",
-            (value, event.timestamp.isoformat(), position, event.originator_id.hex),
-        )
+    def _change(self, event: Any, position: int, **columns: Any) -> None:
+        """Holds back a change of the event's customer's row until the batch ends."""
+        customer = event.originator_id.hex
+        row = self._held.new.get(customer)
+        if row is None:
+            row = self._held.changed.setdefault(customer, {})
+        row.update(columns)
+        row["updated_at"] = event.timestamp.isoformat()
+        row["position"] = position
 
-    def _read_json(
-        self, cursor: Cursor, customer_id: UUID, column: str
+    def _change_sealed(
+        self, event: Any, position: int, columns: tuple[str, ...]
+    ) -> None:
+        """The sealed personal fields the event carries, the others unchanged."""
+        changed = {
+            column: _sealed_text(getattr(event, column))
+            for column in columns
+            if getattr(event, column) is not None
+        }
+        if changed:
+            self._change(event, position, **changed)
+
+    def _document(
+        self, cursor: Cursor, event: Any, position: int, column: str
     ) -> dict[str, Any]:
-        cursor.execute(
-            f"SELECT {column} FROM {self.customer_table} WHERE customer_id = %s",
-            (customer_id.hex,),
-        )
-        row = cursor.fetchone()
-        assert row is not None, "an event for a customer this read model never saw"
-        value: dict[str, Any] = json.loads(row[0])
-        return value
-
-    def _update_json(
-        self,
-        cursor: Cursor,
-        event: Any,
-        position: int,
-        column: str,
-        key: str,
-        value: Any,
-    ) -> None:
-        document = self._read_json(cursor, event.originator_id, column)
-        document[key] = value
-        self._update(
-            cursor, event, position, column, json.dumps(document, ensure_ascii=False)
-        )
+        """The customer's JSON column as this batch has it, to change in place; the
+        row is written with it when the batch ends."""
+        customer = event.originator_id.hex
+        document = self._held.documents.get((customer, column))
+        if document is None:
+            cursor.execute(
+                f"SELECT {column} FROM {self.customer_table} WHERE customer_id = %s",
+                (customer,),
+            )
+            row = cursor.fetchone()
+            assert row is not None, "an event for a customer this read model never saw"
+            document = self._held.documents[customer, column] = json.loads(row[0])
+        self._change(event, position, **{column: document})
+        return document
 
     def _purge(self, cursor: Cursor, event: Any, position: int) -> None:
         """Erasure drops every sealed copy at once, not only the key that opens it."""
-        cleared = ", ".join(f"{column} = NULL" for column in PERSONAL_COLUMNS)
-        cursor.execute(
-            f"UPDATE {self.customer_table} SET {cleared}, erased = 1, updated_at = %s, "
-            "position = %s WHERE customer_id = %s",
-            (event.timestamp.isoformat(), position, event.originator_id.hex),
-        )
+        self._change(event, position, erased=1, **dict.fromkeys(PERSONAL_COLUMNS))
         # One row however many interactions; their notes are cleared by `sweep`.
         self.interaction_purge.mark(cursor, event.originator_id.hex, position)
 
@@ -404,6 +424,21 @@ class CustomersById:
         return self.interaction_purge.sweep(cursor, limit)
 
 
+ROW_COLUMNS = (
+    "customer_id",
+    "stage",
+    "owner",
+    "tags",
+    "jurisdiction",
+    "province",
+    "consents",
+    "agreements",
+    *PERSONAL_COLUMNS,
+    "erased",
+    "registered_at",
+    "updated_at",
+    "position",
+)
 CUSTOMER_COLUMNS = (
     "customer_id, stage, owner, tags, jurisdiction, consents, agreements, "
     + ", ".join(PERSONAL_COLUMNS)
@@ -495,6 +530,13 @@ _CONSENT_STATE: dict[Dialect, dict[str, str]] = {
         "none": "(consents::jsonb -> %s) IS NULL",
     },
 }
+
+
+def _column_value(value: Any) -> Any:
+    """A held-back value as its column stores it: JSON documents as text."""
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def _sealed_text(value: Any) -> str | None:

@@ -24,7 +24,12 @@ from projections.positions import (
     set_position,
     table,
 )
-from projections.runner import ProjectionRunner, ReadModel, handles_topic
+from projections.runner import (
+    ProjectionRunner,
+    ReadModel,
+    apply_batch,
+    handles_topic,
+)
 from projections.sql import Cursor, Database, Dialect, LockTaken
 
 logger = logging.getLogger(__name__)
@@ -73,6 +78,9 @@ class ShadowCursor:
     def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
         self._cursor.execute(self._rename(statement), params)
 
+    def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(self._rename(statement), rows)
+
     def fetchone(self) -> tuple[Any, ...] | None:
         return self._cursor.fetchone()
 
@@ -112,6 +120,16 @@ class ShadowReadModel:
 
     def handles(self, topic: str) -> bool:
         return handles_topic(self.live, topic)
+
+    def start_batch(self) -> None:
+        start = getattr(self.live, "start_batch", None)
+        if start is not None:
+            start()
+
+    def finish_batch(self, cursor: Any) -> None:
+        finish = getattr(self.live, "finish_batch", None)
+        if finish is not None:
+            finish(ShadowCursor(cursor, self.rename))
 
 
 class RebuildError(Exception):
@@ -186,10 +204,12 @@ def _swap(
         while notifications := runner.recorder.select_notifications(
             start=reached + 1, limit=builder.batch_size
         ):
-            for notification in notifications:
-                if shadow.handles(notification.topic):
-                    event = runner.mapper.to_sealed_domain_event(notification)
-                    shadow.apply(event, cursor, notification.id)
+            events = [
+                (runner.mapper.to_sealed_domain_event(n), n.id)
+                for n in notifications
+                if shadow.handles(n.topic)
+            ]
+            apply_batch(shadow, events, cursor)
             reached = notifications[-1].id
         for name in shadow.names.tables:
             cursor.execute(f"DROP TABLE IF EXISTS {table(dialect, name)}")

@@ -38,7 +38,12 @@ class ReadModel(Protocol):
     applied, and the position still moves past them. Optional too: `sweep(cursor,
     limit) -> int`, background work (clearing erased subjects' sealed copies, see
     `projections.purges`) that the runner does when no event is waiting, with
-    `sweep_due() -> bool` saying whether there may be any."""
+    `sweep_due() -> bool` saying whether there may be any. And `start_batch()`
+    with `finish_batch(cursor)`: a read model that holds its writes back while a
+    batch's events are applied (to write each touched row once) is told when a
+    batch starts, dropping anything held from a batch that failed, and writes
+    what it holds in `finish_batch`, inside the batch's transaction, before the
+    position is written."""
 
     name: str
     schema: dict[Dialect, str]
@@ -159,9 +164,7 @@ class ProjectionRunner:
                 return 0
             # On PostgreSQL, runs of the same statement go out together.
             batching = BatchingCursor(cursor) if self._batch_statements else None
-            apply = self.read_model.apply  # a singledispatchmethod binds per access
-            for event, position in events:
-                apply(event, batching or cursor, position)
+            apply_batch(self.read_model, events, batching or cursor)
             if batching:
                 batching.flush()
             write_position(cursor, self.database.dialect, self.read_model.name, end)
@@ -346,6 +349,22 @@ def handles_topic(read_model: ReadModel, topic: str) -> bool:
     ):
         return True  # a default that does something handles every event
     return apply.dispatcher.dispatch(event_class) is not default
+
+
+def apply_batch(
+    read_model: ReadModel, events: list[tuple[Any, int]], cursor: Any
+) -> None:
+    """Applies `events` (each with its position) in order, inside the caller's
+    transaction, with the read model's optional batch hooks around them."""
+    start = getattr(read_model, "start_batch", None)
+    if start is not None:
+        start()
+    apply = read_model.apply  # a singledispatchmethod binds per access
+    for event, position in events:
+        apply(event, cursor, position)
+    finish = getattr(read_model, "finish_batch", None)
+    if finish is not None:
+        finish(cursor)
 
 
 def _does_nothing(self: Any, event: Any, cursor: Any, position: int) -> None:

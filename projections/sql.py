@@ -49,15 +49,6 @@ class Cursor(ABC):
 _RETURNS_ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES|SHOW|TABLE)\b|\bRETURNING\b", re.I)
 
 
-# INSERT INTO t (a, b) VALUES (%s, %s) and nothing after it: safe to send as one
-# multi-row INSERT (ON CONFLICT ... DO UPDATE could meet the same key twice).
-_PLAIN_INSERT = re.compile(
-    r"^(\s*INSERT\s+INTO\s+[\w.]+\s*\([^()]*\)\s*VALUES\s*)(\((?:\s*%s\s*,)*\s*%s\s*\))\s*$",
-    re.I,
-)
-_MAX_PARAMETERS = 30_000  # PostgreSQL allows 65,535 per statement
-
-
 class BatchingCursor(Cursor):
     """Holds back statements that return no rows and sends each run of the same
     statement at once (`executemany`); a statement that returns rows is sent at
@@ -84,19 +75,12 @@ class BatchingCursor(Cursor):
             return
         statement, rows = self._statement, self._rows
         self._statement, self._rows = None, []
-        values = _PLAIN_INSERT.match(statement)
         if len(rows) == 1:
             self._cursor.execute(statement, rows[0])
-        elif values:  # one multi-row INSERT per chunk: one round trip, one parse
-            per_chunk = max(1, _MAX_PARAMETERS // max(1, len(rows[0])))
-            for first in range(0, len(rows), per_chunk):
-                chunk = rows[first : first + per_chunk]
-                self._cursor.execute(
-                    statement[: values.end(1)]
-                    + ", ".join([values.group(2)] * len(chunk)),
-                    [value for params in chunk for value in params],
-                )
         else:
+            # Not one multi-row INSERT: psycopg parses a statement of more than 50
+            # parameters anew every time (its query cache skips them), which cost
+            # more than the round trips it saved; executemany reuses the parse.
             self._cursor.executemany(statement, rows)
 
     def fetchone(self) -> tuple[Any, ...] | None:

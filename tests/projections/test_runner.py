@@ -25,7 +25,7 @@ from projections import ProjectionRunner
 from projections.customers_by_id import CustomersById
 from projections.positions import table
 from projections.postgres_notifications import EventNotifications
-from projections.runner import handles_topic
+from projections.runner import apply_batch, handles_topic
 from projections.sql import BatchingCursor
 
 SALES = Actor("tester", "sales")
@@ -101,6 +101,34 @@ def test_after_a_failed_batch_the_next_run_applies_every_event_once(
 
     assert stored_customers(services) == 4
     assert services.runner.position() == services.crm.recorder.max_notification_id()
+
+
+def test_rows_held_back_by_a_failed_batch_never_reach_a_later_one(
+    services: Services,
+) -> None:
+    """customers_by_id writes its rows when a batch ends: what a failed batch
+    held back must not be written by the next batch of the same read model."""
+    register_customers(services, 4)
+    notifications = services.crm.recorder.select_notifications(start=1, limit=100)
+    events = [
+        (services.crm.mapper.to_sealed_domain_event(n), n.id)  # type: ignore[attr-defined]
+        for n in notifications
+    ]
+    registered = [
+        i for i, (e, _) in enumerate(events) if isinstance(e, Customer.Registered)
+    ]
+    fourth = registered[3]
+    read_model = FailsOnThirdCustomer(services.read_models.dialect)
+    services.read_models.create(read_model.schema)
+
+    with pytest.raises(RuntimeError), services.read_models.transaction() as cursor:
+        apply_batch(read_model, events[:fourth], cursor)  # fails at the third
+    with services.read_models.transaction() as cursor:
+        apply_batch(read_model, events[fourth:], cursor)
+
+    stored = services.customers.customers(services.read_models, limit=10)
+    assert [row.customer_id for row in stored] == [events[fourth][0].originator_id]
+    assert stored[0].agreements == {"care": "HD-3"}
 
 
 def test_a_restarted_runner_resumes_from_its_position(services: Services) -> None:
