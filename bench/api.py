@@ -104,6 +104,13 @@ def main() -> None:
         help="an environment variable for the served processes, e.g. "
         "LEDGERCRM_SERVE_PROJECTIONS=false",
     )
+    parser.add_argument(
+        "--apart",
+        action="store_true",
+        help="run the projection runners (`ledgercrm projections run`) and the "
+        "ledger integrator (`ledgercrm ledger integrate`) in processes of their "
+        "own beside `serve --no-projections`; the CPU per request counts all three",
+    )
     arguments = parser.parse_args()
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -135,8 +142,11 @@ def main() -> None:
             "loopback, one server process at a time; load average "
             f"{os.getloadavg()[0]:.1f}"
         )
+        serve = ["-m", "api", "serve"] + (
+            ["--no-projections"] if arguments.apart else []
+        )
         subjects = (
-            ("read a customer", ["-m", "api", "serve"], crm_port, crm, crm_paths),
+            ("read a customer", serve, crm_port, crm, crm_paths),
             (
                 "bare FastAPI",
                 [
@@ -150,7 +160,13 @@ def main() -> None:
         )
         rates = {}
         for name, command, port, base, paths in subjects:
-            with server(command, port, environment, base, headers) as process:
+            with (
+                helpers(
+                    arguments.apart and name == "read a customer", environment
+                ) as helper_pids,
+                server(command, port, environment, base, headers) as process,
+            ):
+                pids = [process.pid, *helper_pids]
                 warm_up(base, paths, headers)
                 latencies = open_loop(base, paths, headers, arguments)
                 p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
@@ -160,9 +176,9 @@ def main() -> None:
                     f"   p99 {p99:6.1f} ms   max {max(latencies):6.1f} ms"
                 )
                 time.sleep(2)  # let the background work settle
-                cpu_before, started = cpu_seconds(process.pid), time.perf_counter()
+                cpu_before, started = cpu_seconds(*pids), time.perf_counter()
                 rates[name] = closed_loop(base, paths, headers, arguments)
-                cpu = cpu_seconds(process.pid) - cpu_before
+                cpu = cpu_seconds(*pids) - cpu_before
                 requests = rates[name] * (time.perf_counter() - started)
                 print(
                     f"{name:<16} {arguments.clients} clients: "
@@ -173,10 +189,41 @@ def main() -> None:
         print(f"{'throughput ratio':<16} {ratio:.0%} of the bare endpoint")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def cpu_seconds(*pids: int) -> float:
+    """User and system CPU time the processes used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def helpers(start: bool, environment: dict[str, str]) -> Iterator[list[int]]:
+    """With `start`, the projection runners and the ledger integrator in processes
+    of their own, started before the server so that it leaves both to them."""
+    if not start:
+        yield []
+        return
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "api", *command],
+            env={**environment, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+        )
+        for command in (["projections", "run"], ["ledger", "integrate"])
+    ]
+    try:
+        time.sleep(3)  # the integrator takes the ledger's lock before serve starts
+        for process in processes:
+            if process.poll() is not None:
+                raise SystemExit(f"{process.args} stopped: {process.returncode}")
+        yield [process.pid for process in processes]
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
 
 
 @contextmanager

@@ -8,7 +8,7 @@ from uuid import uuid4
 
 from eventsourcing.utils import get_topic
 
-from api.wiring import Services
+from api.wiring import Services, open_services
 from domain import Customer
 from domain.access import PersonalDataAccess
 from projections import ProjectionRunner
@@ -117,6 +117,62 @@ def test_recording_events_wakes_the_runners_that_handle_them(
     woken = {r.read_model.name for r in services.runners if r.news.is_set()}
     assert "customers_by_id" not in woken
     assert "events_by_subject" in woken  # the subject's record of reads
+
+
+def woken_by_events_of_another_process(services: Services, reads: int) -> set[str]:
+    """The runners of `services` that the news of `reads` reads recorded by
+    another process wakes (PostgreSQL's listener calls `wake_runners_for_others`)."""
+    elsewhere = open_services(services.settings)
+    try:
+        record_reads(elsewhere, reads)
+    finally:
+        elsewhere.close()
+    for runner in services.runners:
+        runner.news.clear()
+    services.wake_runners_for_others()
+    return {r.read_model.name for r in services.runners if r.news.is_set()}
+
+
+def test_events_of_another_process_wake_only_the_runners_that_handle_them(
+    services: Services,
+) -> None:
+    register_customers(services, 1)
+
+    woken = woken_by_events_of_another_process(services, 2)
+    again = woken_by_events_of_another_process(services, 0)
+
+    assert "events_by_subject" in woken
+    assert "customers_by_id" not in woken
+    assert again == set(), "events already told of wake nobody again"
+
+
+def test_many_events_of_another_process_wake_every_runner(
+    services: Services,
+) -> None:
+    register_customers(services, 1)
+    services.crm.noticed_at_most = 3  # type: ignore[attr-defined]
+
+    woken = woken_by_events_of_another_process(services, 3)
+
+    assert woken == {runner.read_model.name for runner in services.runners}
+
+
+def test_a_runner_told_of_another_process_events_applies_them(
+    services: Services,
+) -> None:
+    elsewhere = open_services(services.settings)
+    try:
+        register_customers(elsewhere, 2)
+    finally:
+        elsewhere.close()
+    runner = services.runner
+    runner.news.clear()
+
+    services.wake_runners_for_others()
+    assert runner.news.is_set()
+    runner.run_once(fresh_after=services.crm.feed.recorded_at)  # type: ignore[union-attr]
+
+    assert stored_customers(services) == 2
 
 
 def test_waiting_for_a_position_wakes_a_runner_that_was_not_told(
