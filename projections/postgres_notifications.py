@@ -26,11 +26,20 @@ class EventNotifications:
         self.wake = wake
 
     def run(self, stop: threading.Event) -> None:
+        """Listens until `stop` is set. A failure of `wake` (its own database read
+        failing, say) is logged and the listening goes on: runners would
+        otherwise learn of other processes' events only by their polling."""
         while not stop.is_set():
             try:
                 self._listen(stop)
             except psycopg.Error:
                 logger.warning("lost the events channel %s; reconnecting", self.channel)
+                stop.wait(1.0)
+            except Exception:
+                logger.exception(
+                    "waking the runners for channel %s failed; listening again",
+                    self.channel,
+                )
                 stop.wait(1.0)
 
     def _listen(self, stop: threading.Event) -> None:

@@ -1,6 +1,7 @@
 """The projection runner: rows and projection_position commit together."""
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import singledispatchmethod
@@ -185,6 +186,46 @@ def test_postgres_notifications_wake_the_runner_when_events_are_recorded(
         register_customers(services, 1)
 
         assert news.wait(10)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_events_listener_outlives_a_failure_to_wake_the_runners(
+    services: Services,
+) -> None:
+    """Waking may read the database (the topics of other processes' events); a
+    failure there must not end the listener's thread."""
+    calls: list[int] = []
+    connected, woken_after_failure, stop = (threading.Event() for _ in range(3))
+
+    def wake() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            connected.set()  # called once connected
+        elif len(calls) == 2:
+            raise RuntimeError("the read behind the wake failed")
+        else:
+            woken_after_failure.set()
+
+    listener = EventNotifications(
+        services.settings.database_url,
+        services.crm.recorder.channel_name,  # type: ignore[attr-defined]
+        wake,
+    )
+    thread = threading.Thread(target=listener.run, args=(stop,))
+    thread.start()
+    try:
+        assert connected.wait(10)
+        register_customers(services, 1)  # its wake fails
+        deadline = time.monotonic() + 10
+        while not woken_after_failure.is_set() and time.monotonic() < deadline:
+            register_customers(services, 1)
+            time.sleep(0.2)
+
+        assert woken_after_failure.is_set(), "the listener went on after the failure"
+        assert thread.is_alive()
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 @contextmanager
