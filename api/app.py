@@ -5,6 +5,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from api import retention
@@ -112,6 +113,11 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Blocking work runs on this many threads (AnyIO's default is 40): fewer
+        # contend less for the interpreter's lock (docs/performance.md).
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = services.settings.worker_threads
+        services.read_waits  # noqa: B018  made now, before threads race for it
         stop = threading.Event()
         threads = (
             background_work(

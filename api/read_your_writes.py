@@ -9,7 +9,8 @@ signed ledger checkpoint covers the position's entry).
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Query
@@ -37,9 +38,12 @@ def wait_for_read_side(
     by default the customers read model (customers, interactions, statistics)."""
     if position is None:
         return
-    timeout = services.settings.read_wait_seconds
-    if not services.wait_for_read_side(position, timeout, runners or None):
-        _behind("read side", position)
+    if services.wait_for_read_side(position, 0.0, runners or None):
+        return  # reached already: no wait, no slot
+    with _waiting(services, "read side"):
+        timeout = services.settings.read_wait_seconds
+        if not services.wait_for_read_side(position, timeout, runners or None):
+            _behind("read side", position)
 
 
 def wait_for_event_store(services: Services, position: int | None) -> None:
@@ -67,11 +71,31 @@ def wait_for_ledger(services: Services, position: int | None) -> None:
 def _poll(
     services: Services, position: int, what: str, reached: Callable[[], int]
 ) -> None:
-    deadline = time.monotonic() + services.settings.read_wait_seconds
-    while reached() < position:
-        if time.monotonic() >= deadline:
-            _behind(what, position)
-        time.sleep(0.05)
+    if reached() >= position:
+        return
+    with _waiting(services, what):
+        deadline = time.monotonic() + services.settings.read_wait_seconds
+        while reached() < position:
+            if time.monotonic() >= deadline:
+                _behind(what, position)
+            time.sleep(0.05)
+
+
+@contextmanager
+def _waiting(services: Services, what: str) -> Iterator[None]:
+    """Holds one of the slots for requests waiting for the read side (each holds
+    a worker thread meanwhile); with none free, answers 503 at once."""
+    if not services.read_waits.acquire(blocking=False):
+        raise ApiError(
+            503,
+            "read_side_busy",
+            f"too many requests are waiting for the {what} already; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+    try:
+        yield
+    finally:
+        services.read_waits.release()
 
 
 def _behind(what: str, position: int) -> None:

@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     read_wait_seconds: float = Field(
         5.0, ge=0, le=60, description="longest a read waits for its projection"
     )
+    worker_threads: int = Field(
+        8,
+        ge=2,
+        le=200,
+        description="threads that run the API's blocking work (database reads and "
+        "writes); fewer contend less for the interpreter's lock. At most half of "
+        "them wait for the read side (after_position) at once; a read that would "
+        "wait beyond that answers 503 with Retry-After",
+    )
     projection_settle_seconds: float = Field(
         0.05,
         ge=0,

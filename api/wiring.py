@@ -205,6 +205,13 @@ class Services:
     subject_events_runner: ProjectionRunner
 
     @cached_property
+    def read_waits(self) -> threading.BoundedSemaphore:
+        """Requests that may wait for the read side at once, each holding one of
+        the API's worker threads meanwhile: half of them, so that waits never take
+        every thread."""
+        return threading.BoundedSemaphore(max(1, self.settings.worker_threads // 2))
+
+    @cached_property
     def read_log(self) -> GroupedReadLog:
         """Records reads of personal data, several per transaction under load."""
         return GroupedReadLog(self.crm)

@@ -1,8 +1,11 @@
 """Read your own writes: every command answers the position it wrote; every query
 takes `after_position` and waits (bounded) for it, else answers 503."""
 
+import threading
+import time
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 
@@ -172,3 +175,45 @@ def test_the_public_page_refuses_a_position_not_yet_recorded_at_once(
     assert "pass a position that a command answered" in refused.text
     assert shown.status_code == 200
     assert "care" in shown.text
+
+
+def test_waits_for_the_read_side_never_take_every_worker_thread(
+    client: TestClient, callers: dict[str, Caller], services: Services
+) -> None:
+    """Each waiting query holds a worker thread: at most half of them wait at
+    once; one more is answered 503 at once, and queries that need no wait go on."""
+    services.settings.__dict__["read_wait_seconds"] = 3.0
+    sales = callers["sales"]
+    future = services.runner.head() + 1_000
+    slots = services.settings.worker_threads // 2
+    waiting: list[Any] = []
+
+    def wait() -> None:
+        waiting.append(sales.get("/v1/customers", params={"after_position": future}))
+
+    threads = [threading.Thread(target=wait) for _ in range(slots)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while services.read_waits._value > 0 and time.monotonic() < deadline:  # type: ignore[attr-defined]
+        time.sleep(0.01)  # until every slot is taken
+
+    refused = sales.get("/v1/customers", params={"after_position": future})
+    served = sales.get("/v1/customers")
+    for thread in threads:
+        thread.join()
+
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "read_side_busy"
+    assert refused.headers["Retry-After"] == "1"
+    assert served.status_code == 200
+    assert [a.json()["error"]["code"] for a in waiting] == ["read_side_behind"] * slots
+
+
+def test_the_api_runs_blocking_work_on_the_configured_threads(
+    client: TestClient, services: Services
+) -> None:
+    async def threads() -> float:
+        return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert client.portal.call(threads) == services.settings.worker_threads  # type: ignore[union-attr]
