@@ -81,13 +81,14 @@ class NotifyingCRM(CRM):
     def _notify(self, recordings: list[Recording[UUID]]) -> None:
         # The feed notes the time first, then the runners whose read models
         # handle any of these events wake; the others pass over them later.
-        # After a gap (events of another process, or of a thread of this one
-        # told later) every runner wakes.
+        # After a gap (events of another process not yet noticed, or of a thread
+        # of this one told later) every runner wakes.
         if self.feed is not None:
             self.feed.set()
         ids = [recording.notification.id for recording in recordings]
         with self._told:
-            gap = bool(ids) and min(ids) != self.last_told + 1
+            told = max(self.last_told, self._noticed)
+            gap = bool(ids) and min(ids) != told + 1
             self.last_told = max([self.last_told, *ids])
             self._told.notify_all()
         topics = {recording.notification.topic for recording in recordings}
@@ -129,8 +130,12 @@ class NotifyingCRM(CRM):
         start = max(self.last_told, self._noticed) + 1
         notifications = self.feed.select_notifications(start, self.noticed_at_most)
         if len(notifications) == self.noticed_at_most:
+            # A burst (an import, say): every runner reads the log anyway, so the
+            # next news starts from the head rather than from the middle of it.
+            self._noticed = self.recorder.max_notification_id() or 0
             for runner in self.runners:
                 runner.wake()
+            return
         topics = {notification.topic for notification in notifications}
         for runner in self.runners:
             runner.notice(topics)

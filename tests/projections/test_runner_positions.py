@@ -146,15 +146,32 @@ def test_events_of_another_process_wake_only_the_runners_that_handle_them(
     assert again == set(), "events already told of wake nobody again"
 
 
+def test_after_another_process_events_were_told_own_events_wake_as_usual(
+    services: Services,
+) -> None:
+    register_customers(services, 1)
+    woken_by_events_of_another_process(services, 1)
+    for runner in services.runners:
+        runner.news.clear()
+
+    record_reads(services, 1)
+
+    woken = {r.read_model.name for r in services.runners if r.news.is_set()}
+    assert "events_by_subject" in woken
+    assert "customers_by_id" not in woken, "no gap: the other events were told"
+
+
 def test_many_events_of_another_process_wake_every_runner(
     services: Services,
 ) -> None:
     register_customers(services, 1)
     services.crm.noticed_at_most = 3  # type: ignore[attr-defined]
 
-    woken = woken_by_events_of_another_process(services, 3)
+    woken = woken_by_events_of_another_process(services, 5)
+    after_the_burst = woken_by_events_of_another_process(services, 1)
 
     assert woken == {runner.read_model.name for runner in services.runners}
+    assert "customers_by_id" not in after_the_burst, "told from the head on"
 
 
 def test_a_runner_told_of_another_process_events_applies_them(
