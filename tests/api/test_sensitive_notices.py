@@ -83,7 +83,10 @@ def test_an_agreement_for_a_sensitive_purpose_waits_for_a_declaring_notice(
     assert "publish a notice with sensitive_statement_vi" in error["message"]
     read = callers["sales"].get(
         f"/v1/customers/{customer.json()['id']}",
-        params={"purpose": "marketing-email"},
+        params={
+            "purpose": "marketing-email",
+            "after_position": customer.json()["position"],
+        },
     )
     assert read.json()["agreements"] == {}
 

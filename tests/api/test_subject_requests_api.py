@@ -12,6 +12,11 @@ def register(callers: dict[str, Caller], marketing: dict[str, Any]) -> str:
         "/v1/customers", json=registration(marketing, email="an@example.vn")
     )
     assert response.status_code == 201, response.json()
+    # Reads below do not pass after_position: wait here until the read side has it.
+    caught_up = callers["sales"].get(
+        "/v1/customers", params={"after_position": response.json()["position"]}
+    )
+    assert caught_up.status_code == 200, caught_up.json()
     return str(response.json()["id"])
 
 

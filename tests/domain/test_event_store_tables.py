@@ -2,9 +2,11 @@
 
 import sqlite3
 from contextlib import closing
+from uuid import uuid4
 
 import psycopg
 import pytest
+from eventsourcing.persistence import StoredEvent
 from psycopg import errors
 
 from api.settings import Settings
@@ -104,3 +106,18 @@ def test_postgres_events_are_recorded_in_ledgercrm_events(
         assert count_rows(settings, "public.ledgercrm_events") == 1
     finally:
         other.close()
+
+
+def test_every_byte_of_an_event_state_is_stored_as_recorded(
+    services: Services,
+) -> None:
+    """On PostgreSQL the events go in binary format: no byte may change on the
+    way (all 256 values, quotes, backslashes and braces included)."""
+    state = bytes(range(256)) + b'{"a": "\\\\ \\" , ( ) { }"}'
+    event = StoredEvent(uuid4(), 1, "tests:Probe", state)
+
+    services.crm.recorder.insert_events([event])
+
+    (stored,) = services.crm.recorder.select_events(event.originator_id)
+    assert stored.state == state
+    assert (stored.originator_version, stored.topic) == (1, "tests:Probe")
