@@ -66,10 +66,17 @@ def open_access_request(dpo: Caller, customer_id: str) -> str:
 def history(callers: dict[str, Caller], customer_id: str, note: str) -> int:
     """An interaction, a read for a purpose and a withdrawal; the last position."""
     sales = callers["sales"]
-    sales.post(
+    logged = sales.post(
         f"/v1/customers/{customer_id}/interactions", json={"kind": "call", "text": note}
     )
-    sales.get(f"/v1/customers/{customer_id}", params={"purpose": "marketing-email"})
+    read = sales.get(
+        f"/v1/customers/{customer_id}",
+        params={
+            "purpose": "marketing-email",
+            "after_position": logged.json()["position"],
+        },
+    )
+    assert read.status_code == 200, read.json()
     withdrawn = sales.post(
         f"/v1/customers/{customer_id}/consents/marketing-email/withdrawal",
         json={"channel": "email"},
