@@ -117,7 +117,6 @@ def create_app(services: Services, *, run_background_work: bool = True) -> FastA
         # contend less for the interpreter's lock (docs/performance.md).
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = services.settings.worker_threads
-        services.read_waits  # noqa: B018  made now, before threads race for it
         stop = threading.Event()
         threads = (
             background_work(

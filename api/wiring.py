@@ -209,12 +209,13 @@ class Services:
     subject_events: EventsBySubject
     subject_events_runner: ProjectionRunner
 
-    @cached_property
-    def read_waits(self) -> threading.BoundedSemaphore:
-        """Requests that may wait for the read side at once, each holding one of
-        the API's worker threads meanwhile: half of them, so that waits never take
-        every thread."""
-        return threading.BoundedSemaphore(max(1, self.settings.worker_threads // 2))
+    def __post_init__(self) -> None:
+        # Requests that may wait for the read side at once, each holding one of
+        # the API's worker threads meanwhile: half of them, so that waits never
+        # take every thread.
+        self.read_waits = threading.BoundedSemaphore(
+            max(1, self.settings.worker_threads // 2)
+        )
 
     @cached_property
     def read_log(self) -> GroupedReadLog:
